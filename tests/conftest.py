@@ -1,0 +1,36 @@
+"""Shared fixtures: small synthetic data with known anomalies, and the shared benchmark data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared benchmark folder, or a skip with the reason."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared benchmark data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+def planted(
+    n: int = 400, d: int = 4, n_out: int = 20, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian inliers and clearly separated outliers (one or more features far out)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    out = rng.normal(size=(n_out, d))
+    cols = rng.integers(0, d, size=n_out)
+    out[np.arange(n_out), cols] = rng.choice([-1.0, 1.0], size=n_out) * rng.uniform(6, 9, n_out)
+    y = np.r_[np.zeros(n), np.ones(n_out)]
+    return np.r_[X, out], y
+
+
+@pytest.fixture()
+def planted_data() -> tuple[np.ndarray, np.ndarray]:
+    return planted()

@@ -134,7 +134,7 @@ def test_wrong_feature_count_on_score(name, data):
 
 
 def test_unknown_detector_lists_names():
-    with pytest.raises(AnomalyzerError, match="Unknown detector 'iforrest'.*iforest"):
+    with pytest.raises(AnomalyzerError, match=r"Unknown detector 'iforrest'.*iforest"):
         detectors.make("iforrest")
 
 

@@ -1,6 +1,17 @@
-"""anomalyzer: find what does not fit in tables and time series, and say why."""
+"""anomalyzer: find what does not fit in tables and time series, and say why.
 
+>>> import anomalyzer as az
+>>> import pandas as pd
+>>> result = az.detect(pd.DataFrame({"x": [1.0, 2, 1, 2, 1, 2, 1, 2, 40]}), "mad")
+>>> result.anomalies["x"].tolist()
+[40.0]
+"""
+
+from anomalyzer.api import detect
+from anomalyzer.data import read_table
 from anomalyzer.errors import AnomalyzerError
+from anomalyzer.model import Model
+from anomalyzer.result import DetectionResult
 
 __version__ = "0.1.0"
-__all__ = ["AnomalyzerError", "__version__"]
+__all__ = ["AnomalyzerError", "DetectionResult", "Model", "__version__", "detect", "read_table"]

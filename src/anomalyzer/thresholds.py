@@ -1,15 +1,24 @@
 """Turning anomaly scores into flags: a fixed share, or a share read off the scores.
 
-``contamination="auto"`` does not assume a rate. It models the bulk of the
-scores robustly (median and the spread of the upper half, which is where
-inliers' tails live) and flags the scores that lie further out than the
-largest score a sample of that size drawn from the bulk would plausibly reach
-(a Bonferroni-style cut, ``sqrt(2 ln n)`` robust standard deviations, never
-below 3). Skewed, positive scores (distances, densities) are log-transformed
-first so that their long but normal right tail is not mistaken for anomalies.
-Clear outliers are therefore flagged whatever their share, and a score
-distribution without a separated tail yields few or no flags, instead of a
-fixed 10% in disguise.
+``contamination="auto"`` assumes no rate. It looks for the place where the
+upper tail of the scores breaks away from the bulk:
+
+1. Skewed positive scores (distances, densities) are log-transformed, and all
+   scores are put on a robust z scale (median and scaled MAD).
+2. Sorted from the top, the spacings between consecutive scores are
+   normalised by their rank, ``k * (z(k) - z(k+1))``. Under an
+   exponential-type tail these are independent and identically distributed
+   (Rényi's representation of order statistics), so a break between anomalies
+   and inliers shows as one normalised spacing far larger than the rest. A
+   break is accepted when it exceeds what the largest of that many
+   exponential spacings reaches with 1% probability, and when it lies above
+   the bulk (robust z above 2).
+3. Without such a break, rows more than 3 robust standard deviations above
+   the median are flagged (a few, or none, on clean data).
+
+The share flagged is capped at half the rows. Clear outliers are flagged
+whatever their share, and scores without a separated tail yield few flags,
+never a fixed 10% in disguise.
 """
 
 from __future__ import annotations
@@ -19,8 +28,12 @@ import numpy as np
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.validation import check_contamination
 
-_MIN_Z = 3.0
-# Never flag more than this share, even when the scores are all over the place.
+# Fallback cut in robust standard deviations when no break is found.
+_FALLBACK_Z = 3.0
+# A break must sit above this robust z: below it we are still in the bulk.
+_MIN_BREAK_Z = 2.0
+# Significance of the largest normalised spacing (family-wise).
+_ALPHA = 0.01
 _MAX_SHARE = 0.5
 
 
@@ -53,35 +66,68 @@ def auto_threshold(scores: np.ndarray) -> float:
     """
     scores = _check_scores(scores)
     n = scores.size
-    t = _normalise(scores)
-    med = np.median(t)
-    upper = t[t >= med]
-    # Spread of the upper half (robust to up to ~half of it being anomalies
-    # through the median of absolute deviations).
-    scale = 1.4826 * np.median(upper - med)
-    if not scale > 0:
+    z = robust_z(scores)
+    if z is None:
         # Over half the scores tie at the median: anything above it stands out.
-        above = t > med
-        if above.mean() <= _MAX_SHARE and above.any():
+        med = np.median(scores)
+        above = scores > med
+        if above.any() and above.mean() <= _MAX_SHARE:
             return float(np.max(scores[~above]))
         return float(np.max(scores))
-    z_cut = max(_MIN_Z, float(np.sqrt(2.0 * np.log(max(n, 2)))))
-    cut = med + z_cut * scale
-    flagged = t > cut
-    if flagged.mean() > _MAX_SHARE:
-        return float(np.quantile(scores, 1.0 - _MAX_SHARE))
-    if not flagged.any():
+    k = _break_count(z)
+    if k is None:
+        k = int((z > _FALLBACK_Z).sum())
+    k = min(k, int(_MAX_SHARE * n))
+    if k == 0:
         return float(np.max(scores))
-    # Threshold in the original score units: the largest unflagged score.
-    return float(np.max(scores[~flagged]))
+    order = np.sort(scores)[::-1]
+    # The largest score not flagged: rows strictly above it are the k flagged.
+    return float(order[k])
+
+
+def robust_z(scores: np.ndarray) -> np.ndarray | None:
+    """Scores on a robust z scale (log first if skewed positive); None if the MAD is zero.
+
+    >>> robust_z(np.array([1.0, 2.0, 3.0, 4.0, 100.0])).round(2)
+    array([-1.35, -0.67,  0.  ,  0.67, 65.42])
+    """
+    t = _normalise(np.asarray(scores, dtype=np.float64))
+    med = np.median(t)
+    scale = 1.4826 * np.median(np.abs(t - med))
+    if not scale > 0:
+        return None
+    return (t - med) / scale
+
+
+def _break_count(z: np.ndarray) -> int | None:
+    """How many top scores lie above a significant break, or None without one."""
+    top = np.sort(z)[::-1]
+    m = min(top.size - 1, top.size // 2)
+    if m < 5:
+        return None
+    spacings = (top[:m] - top[1 : m + 1]) * np.arange(1, m + 1)
+    eligible = top[1 : m + 1] > _MIN_BREAK_Z
+    if not eligible.any():
+        return None
+    # Exponential scale of the spacings from their median (robust to the break itself).
+    sigma = np.median(spacings) / np.log(2.0)
+    if not sigma > 0:
+        sigma = np.mean(spacings)
+        if not sigma > 0:
+            return None
+    cut = sigma * (np.log(m) - np.log(-np.log1p(-_ALPHA)))
+    candidates = np.where(eligible, spacings, -np.inf)
+    k = int(np.argmax(candidates))
+    if candidates[k] <= cut:
+        return None
+    return k + 1
 
 
 def _normalise(scores: np.ndarray) -> np.ndarray:
     """Log-transform strictly positive, right-skewed scores; leave others as they are."""
-    lo = scores.min()
-    if lo > 0:
+    if scores.min() > 0:
         q50, q90, q99 = np.quantile(scores, [0.5, 0.9, 0.99])
-        if q50 > 0 and (q99 - q50) > 2.0 * (q90 - q50) and q99 / q50 > 1.5:
+        if (q99 - q50) > 2.0 * (q90 - q50) and q99 / q50 > 1.5:
             return np.log(scores)
     return scores
 
@@ -91,5 +137,7 @@ def _check_scores(scores: np.ndarray) -> np.ndarray:
     if scores.size == 0:
         raise AnomalyzerError("Cannot choose a threshold from an empty set of scores.")
     if not np.isfinite(scores).all():
-        raise AnomalyzerError("Scores contain NaN or infinite values; the detector produced invalid scores.")
+        raise AnomalyzerError(
+            "Scores contain NaN or infinite values; the detector produced invalid scores."
+        )
     return scores

@@ -38,7 +38,9 @@ def check_array(X: Any, *, n_features: int | None = None, min_rows: int = 1) -> 
             "reshape a single feature with X.reshape(-1, 1)."
         )
     if arr.ndim != 2:
-        raise AnomalyzerError(f"Expected a 2-D array of shape (rows, features) but got {arr.ndim} dimensions.")
+        raise AnomalyzerError(
+            f"Expected a 2-D array of shape (rows, features) but got {arr.ndim} dimensions."
+        )
     if arr.shape[0] < min_rows:
         raise AnomalyzerError(
             f"Expected at least {min_rows} row(s) but got {arr.shape[0]}; pass a non-empty array."

@@ -1,0 +1,195 @@
+"""``Model``: preprocessing, a detector and its threshold, fitted and used together.
+
+Everything that scores (``detect``, the command line, the report, the service)
+goes through a ``Model``, so a table is read, encoded and scored one way only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from anomalyzer import detectors
+from anomalyzer.data import Preprocessor, Schema, read_table
+from anomalyzer.detectors.base import BaseDetector
+from anomalyzer.errors import AnomalyzerError
+from anomalyzer.labels import to_binary
+from anomalyzer.reasons import reason_for
+from anomalyzer.validation import check_contamination
+
+DEFAULT_DETECTOR = "iforest"
+
+
+class Model:
+    """Read, encode and score tables with one detector.
+
+    Parameters
+    ----------
+    detector:
+        A name from ``anomalyzer.detectors.available()`` or a detector instance.
+    contamination:
+        Share of rows to flag, or ``"auto"`` to read it off the scores.
+    exclude:
+        Columns never used as features (they stay in the output).
+    roles:
+        Force a role per column, e.g. ``{"zip": "categorical"}``.
+    random_state:
+        Seed of randomised detectors; the same seed gives the same scores.
+    **params:
+        Parameters of the detector, e.g. ``n_neighbors=10``.
+
+    >>> df = pd.DataFrame({"x": [1.0, 1.1, 0.9, 1.0, 1.2, 0.8, 9.0] * 3})
+    >>> model = Model("mad").fit(df)
+    >>> model.predict(pd.DataFrame({"x": [1.0, 25.0]})).tolist()
+    [False, True]
+    """
+
+    def __init__(
+        self,
+        detector: str | BaseDetector = DEFAULT_DETECTOR,
+        *,
+        contamination: float | str = "auto",
+        exclude: Sequence[str] = (),
+        roles: Mapping[str, str] | None = None,
+        random_state: int | None = 0,
+        **params: Any,
+    ) -> None:
+        self.detector = detector
+        self.contamination = check_contamination(contamination)
+        self.exclude = tuple([exclude] if isinstance(exclude, str) else exclude)
+        self.roles = dict(roles or {})
+        self.random_state = random_state
+        self.params = params
+        # Validate the detector name and parameters now, before any data is read.
+        self._build_detector()
+
+    # -- fitting --------------------------------------------------------------
+
+    def fit(self, data: Any, *, label: str | Sequence[Any] | None = None, **read: Any) -> Model:
+        """Learn what is normal in ``data`` (a path, URL or DataFrame).
+
+        ``label`` (a column name, or one value per row) is kept out of the
+        features; detectors that learn from labels use it.
+        """
+        df = read_table(data, **read)
+        label_col, y = self._resolve_label(df, label)
+        self.preprocessor_ = Preprocessor(exclude=self.exclude, label=label_col, roles=self.roles)
+        X = self.preprocessor_.fit_transform(df)
+        self.detector_ = self._build_detector()
+        if y is not None and _learns_from_labels(self.detector_):
+            self.detector_.fit(X, y)
+        else:
+            self.detector_.fit(X)
+        self.label_ = label_col
+        self.threshold_ = float(self.detector_.threshold_)
+        self.training_scores_ = self.detector_.decision_scores_
+        self.n_rows_ = len(df)
+        return self
+
+    # -- using a fitted model -------------------------------------------------
+
+    @property
+    def schema(self) -> Schema:
+        """Column roles learned at fit time."""
+        self._check_fitted()
+        return self.preprocessor_.schema_
+
+    def transform(self, data: Any, **read: Any) -> np.ndarray:
+        """The feature matrix the detector sees for ``data``."""
+        self._check_fitted()
+        return self.preprocessor_.transform(read_table(data, **read))
+
+    def score(self, data: Any, **read: Any) -> np.ndarray:
+        """Anomaly score of each row of ``data`` (higher = more anomalous)."""
+        X = self.transform(data, **read)
+        return self.detector_.decision_function(X)
+
+    def predict(self, data: Any, **read: Any) -> np.ndarray:
+        """True for rows scoring above the threshold."""
+        return self.score(data, **read) > self.threshold_
+
+    def explain(self, data: Any, **read: Any) -> pd.DataFrame:
+        """Contribution of each original column to each row's score.
+
+        One-hot levels, missing-value indicators and date parts are summed back
+        into the column they came from.
+        """
+        self._check_fitted()
+        df = read_table(data, **read)
+        X = self.preprocessor_.transform(df)
+        return self._fold(self.detector_.explain(X), index=df.index)
+
+    def reasons(self, data: Any, **read: Any) -> list[str]:
+        """A sentence per row naming the columns that make it anomalous."""
+        self._check_fitted()
+        df = read_table(data, **read)
+        return self._reasons(df, self.preprocessor_.transform(df))
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _reasons(self, df: pd.DataFrame, X: np.ndarray) -> list[str]:
+        contrib = self._fold(self.detector_.explain(X), index=df.index)
+        profile = self.preprocessor_.profile_
+        return [reason_for(df.iloc[i], contrib.iloc[i], profile) for i in range(len(df))]
+
+    def _fold(self, contributions: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        frame = pd.DataFrame(contributions, index=index, columns=self.preprocessor_.feature_names_)
+        sources = pd.Index(self.preprocessor_.feature_sources_)
+        folded = frame.T.groupby(sources, sort=False).sum().T
+        return folded[[c for c in self.schema.features if c in folded.columns]]
+
+    def _build_detector(self) -> BaseDetector:
+        if isinstance(self.detector, BaseDetector):
+            from sklearn.base import clone
+
+            det = clone(self.detector)
+            if self.params:
+                det.set_params(**self.params)
+            return det
+        params = dict(self.params)
+        params.setdefault("contamination", self.contamination)
+        if self.random_state is not None and detectors.accepts(self.detector, "random_state"):
+            params.setdefault("random_state", self.random_state)
+        return detectors.make(self.detector, **params)
+
+    def _resolve_label(self, df: pd.DataFrame, label: Any) -> tuple[str | None, np.ndarray | None]:
+        if label is None:
+            return None, None
+        if isinstance(label, str):
+            if label not in df.columns:
+                raise AnomalyzerError(
+                    f"Label column '{label}' not found; the columns are: "
+                    f"{', '.join(map(str, df.columns))}."
+                )
+            return label, to_binary(df[label], name=label)
+        values = np.asarray(label)
+        if values.ndim != 1 or len(values) != len(df):
+            raise AnomalyzerError(
+                f"label has {len(values)} value(s) but the data has {len(df)} row(s); "
+                "give one label per row or a column name."
+            )
+        return None, to_binary(values)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "detector_"):
+            raise AnomalyzerError("This model is not fitted yet; call fit(data) first.")
+
+    @property
+    def detector_name(self) -> str:
+        """The registry name of the detector (or its class name)."""
+        if isinstance(self.detector, str):
+            return detectors.spec(self.detector).name
+        return type(self.detector).__name__
+
+    def __repr__(self) -> str:
+        state = "fitted" if hasattr(self, "detector_") else "not fitted"
+        return (
+            f"Model(detector={self.detector_name!r}, contamination={self.contamination!r}, {state})"
+        )
+
+
+def _learns_from_labels(detector: BaseDetector) -> bool:
+    return bool(getattr(detector, "_uses_labels", False))

@@ -21,7 +21,7 @@ def test_fixed_share_flags_that_share(share):
 @pytest.mark.parametrize("rate", [0.01, 0.05, 0.1])
 # Detectors whose scores separate these planted rows from the inliers; where
 # scores overlap (ECOD on one far feature of five) no threshold can count them.
-@pytest.mark.parametrize("name", ["iforest", "mad", "zscore"])
+@pytest.mark.parametrize("name", ["auto", "iforest", "mad", "zscore"])
 def test_auto_flags_between_half_and_twice_the_true_count(rate, name):
     n = 4000
     X, y = planted(n=n, d=5, n_out=int(rate * n / (1 - rate)), seed=3)

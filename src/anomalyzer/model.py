@@ -6,7 +6,9 @@ goes through a ``Model``, so a table is read, encoded and scored one way only.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,7 @@ from anomalyzer.labels import to_binary
 from anomalyzer.reasons import reason_for
 from anomalyzer.validation import check_contamination
 
-DEFAULT_DETECTOR = "iforest"
+DEFAULT_DETECTOR = "auto"
 
 
 class Model:
@@ -127,6 +129,16 @@ class Model:
         self._check_fitted()
         df = read_table(data, **read)
         return self._reasons(df, self.preprocessor_.transform(df))
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the fitted model to a file that :func:`anomalyzer.load` reads back.
+
+        The file (a zip of JSON and arrays, see :mod:`anomalyzer.persist`) cannot
+        run code when it is loaded.
+        """
+        from anomalyzer.persist import save_model
+
+        return save_model(self, path)
 
     # -- helpers ----------------------------------------------------------------
 

@@ -35,25 +35,21 @@ def reason_for(row: pd.Series, contributions: pd.Series, profile: dict[str, dict
         return "no single column stands out"
     top = float(ranked.iloc[0])
     chosen = [c for c, v in ranked.items() if v >= MIN_SHARE * top][:MAX_COLUMNS]
-    phrases: list[str] = []
-    paired: set[str] = set()
+    # Among the columns the model holds responsible, values that stand out on
+    # their own come first: they are what a person can check and act on.
+    standouts = []
     for col in chosen:
-        if col in paired:
-            continue
         phrase = describe_value(col, row.get(col), profile.get(col, {}))
-        if phrase is None:
-            if phrases:
-                # A typical value after a standout one adds nothing a person can act on.
-                continue
-            # Typical on its own: the row is odd through its combination with another column.
-            partner = next((c for c in ranked.index if c != col), None)
-            if partner is None:
-                phrase = f"{col} = {_fmt(row.get(col))} is unusual for this row"
-            else:
-                phrase = f"{col} = {_fmt(row.get(col))} is unusual with {partner} = {_fmt(row.get(partner))}"
-                paired.add(partner)
-        phrases.append(phrase)
-    return "; ".join(phrases)
+        if phrase is not None:
+            standouts.append(phrase)
+    if standouts:
+        return "; ".join(standouts)
+    # Nothing stands out alone: the row is odd through a combination of columns.
+    col = chosen[0]
+    partner = next((c for c in ranked.index if c != col), None)
+    if partner is None:
+        return f"{col} = {_fmt(row.get(col))} is unusual for this row"
+    return f"{col} = {_fmt(row.get(col))} is unusual with {partner} = {_fmt(row.get(partner))}"
 
 
 def describe_value(col: str, value: Any, stats: dict) -> str | None:
@@ -102,7 +98,9 @@ def _numeric(col: str, value: float, stats: dict) -> str | None:
     z = (value - median) / scale
     if abs(z) < 2.5:
         return None
-    ratio = value / median if median > 0 and value > 0 else None
+    # Ratios read well only for positive quantities well away from zero
+    # (amounts, counts, durations), not for values centred near zero.
+    ratio = value / median if median > scale and value > 0 else None
     if ratio is not None and ratio >= 3:
         return f"{col} = {_fmt(value)} is {ratio:.0f}x its typical value ({_fmt(median)})"
     if ratio is not None and ratio <= 1 / 3:

@@ -108,8 +108,9 @@ class IQR(_Univariate):
     def _fit(self, X: np.ndarray) -> None:
         q1, self.median_, q3 = np.quantile(X, [0.25, 0.5, 0.75], axis=0)
         iqr = q3 - q1
-        spread = X.max(axis=0) - X.min(axis=0)
-        self.iqr_ = _safe_scale(iqr, spread * 1e-3)
+        # A feature with more than half its values tied (a 0/1 indicator) has no
+        # IQR; the IQR a normal distribution of the same spread would have stands in.
+        self.iqr_ = _safe_scale(iqr, 1.349 * X.std(axis=0))
         self.lower_ = q1 - self.k * self.iqr_
         self.upper_ = q3 + self.k * self.iqr_
 

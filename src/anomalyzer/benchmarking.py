@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 #: Reference implementations from PyOD, run next to ours under these names.
-PYOD_REFERENCES: tuple[str, ...] = ("pyod:iforest", "pyod:ecod", "pyod:knn")
+PYOD_REFERENCES: tuple[str, ...] = ("pyod:iforest", "pyod:ecod", "pyod:knn", "pyod:adengine")
 
 #: Columns of the long-form results, in order.
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -190,6 +190,8 @@ def build_detector(name: str, random_state: int | None = 0) -> Any:
         from pyod.models.knn import KNN
 
         return KNN()
+    if name == "pyod:adengine":
+        return ADEngineReference(random_state=random_state)
     if name.startswith("pyod:"):
         raise AnomalyzerError(
             f"Unknown PyOD reference '{name}'; choose one of: {', '.join(PYOD_REFERENCES)}."
@@ -199,6 +201,24 @@ def build_detector(name: str, random_state: int | None = 0) -> Any:
     if random_state is not None and detectors.accepts(name, "random_state"):
         return detectors.make(name, random_state=random_state)
     return detectors.make(name)
+
+
+class ADEngineReference:
+    """PyOD's automatic engine behind the ``fit`` / ``decision_scores_`` protocol.
+
+    Scores are the engine's consensus, as its documentation presents them:
+    ``ADEngine(random_state=0).investigate(X).consensus["scores"]``.
+    """
+
+    def __init__(self, random_state: int | None = 0) -> None:
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray) -> ADEngineReference:
+        from pyod.utils.ad_engine import ADEngine
+
+        state = ADEngine(random_state=self.random_state).investigate(X)
+        self.decision_scores_ = np.asarray(state.consensus["scores"], dtype=np.float64)
+        return self
 
 
 # -- one run in a child process -----------------------------------------------------

@@ -148,3 +148,19 @@ def test_bad_contamination(bad, data):
     X, _, _, _ = data
     with pytest.raises(AnomalyzerError, match="contamination"):
         detectors.make("zscore", contamination=bad).fit(X)
+
+
+def test_occlusion_explain_is_blockwise_on_wide_data():
+    from anomalyzer.detectors.base import occlusion_explain
+
+    calls: list[int] = []
+
+    def score(rows: np.ndarray) -> np.ndarray:
+        calls.append(rows.shape[0])
+        return np.abs(rows).sum(axis=1)
+
+    X = np.ones((5, 1500))
+    out = occlusion_explain(score, X, np.zeros(1500))
+    np.testing.assert_allclose(out, 1.0)
+    # One row at a time: 1500 x 1500 occluded copies per block at most.
+    assert max(calls) <= 1500

@@ -17,8 +17,9 @@ from sklearn.utils.validation import check_is_fitted
 from anomalyzer.thresholds import threshold_from_contamination
 from anomalyzer.validation import check_array, check_contamination
 
-# Rows scored at once by the model-agnostic explanation; bounds its memory.
-_EXPLAIN_BLOCK = 4096
+# Values (rows x features x features) in one block of the model-agnostic
+# explanation: about 16 MiB, so wide tables are explained a few rows at a time.
+_EXPLAIN_VALUES = 2_000_000
 
 
 class BaseDetector(BaseEstimator):
@@ -104,7 +105,7 @@ class BaseDetector(BaseEstimator):
 
 
 def occlusion_explain(
-    score: Any, X: np.ndarray, reference: np.ndarray, *, block: int = _EXPLAIN_BLOCK
+    score: Any, X: np.ndarray, reference: np.ndarray, *, block: int | None = None
 ) -> np.ndarray:
     """Drop in ``score`` when each feature in turn is replaced by ``reference``.
 
@@ -113,6 +114,8 @@ def occlusion_explain(
     array([[3., 1.]])
     """
     n, d = X.shape
+    if block is None:
+        block = max(1, _EXPLAIN_VALUES // (d * d))
     out = np.empty((n, d), dtype=np.float64)
     for start in range(0, n, block):
         rows = X[start : start + block]

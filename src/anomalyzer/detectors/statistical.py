@@ -44,7 +44,7 @@ class ZScore(_Univariate):
     >>> int(np.argmax(det.decision_scores_))
     200
     >>> det.explain(X[-1:]).round(1)
-    array([[7.9, 0. ]])
+    array([[7.1, 0. ]])
     """
 
     def __init__(self, contamination: float | str = "auto") -> None:

@@ -58,6 +58,7 @@ __all__ = [
     "render_markdown",
     "render_text",
     "run_benchmark",
+    "run_folder",
     "run_one",
     "speedup_table",
     "summarise",
@@ -365,6 +366,58 @@ def run_benchmark(
 
 
 # -- summaries ---------------------------------------------------------------------
+
+
+def run_folder(
+    files: Sequence[str | Path],
+    detectors: Sequence[str],
+    *,
+    label: str | None = None,
+    timeout: float = 600.0,
+    random_state: int | None = 0,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> pd.DataFrame:
+    """Benchmark labelled files of any kind; one row per (file, detector).
+
+    ``.npz`` files (``X`` and ``y``) go through :func:`run_benchmark`, the
+    protocol of ``make bench``, so the numbers are the same. Tables (CSV,
+    Parquet) go through :func:`anomalyzer.evaluate.compare` with ``label``:
+    read, preprocessed and scored by ``Model`` as a user's table would be.
+    """
+    from anomalyzer.data import read_table
+    from anomalyzer.evaluate import compare
+
+    frames = []
+    for path in map(Path, files):
+        if path.suffix.lower() == ".npz":
+            frames.append(
+                run_benchmark(
+                    detectors, [path], timeout=timeout, random_state=random_state, progress=progress
+                )  # fmt: skip
+            )
+            continue
+        if label is None:
+            raise AnomalyzerError(f"'{path}' is a table; name its label column with label=.")
+        df = read_table(path)
+        board = compare(df, label, list(detectors), time_budget=timeout, random_state=random_state)
+        rows = []
+        for _, r in board.iterrows():
+            row = {
+                "dataset": dataset_name(path),
+                "n_rows": len(df),
+                "n_features": df.shape[1] - 1,
+                "detector": r["detector"],
+                "roc_auc": r["roc_auc"],
+                "ap": r["ap"],
+                "seconds": r["fit_seconds"] + r["score_seconds"],
+                "peak_mib": math.nan,
+                "status": r["status"],
+            }
+            rows.append(row)
+            if progress is not None:
+                progress(row)
+        frames.append(pd.DataFrame(rows, columns=list(RESULT_COLUMNS)))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
 
 
 def metric_table(df: pd.DataFrame, metric: str) -> pd.DataFrame:

@@ -32,9 +32,13 @@ class DetectorSpec:
     family: str
     summary: str
     requires: tuple[str, ...] = field(default=())
+    #: Learns from labels: ``fit(X, y)`` needs ``y`` (1 = anomaly, 0 = normal).
+    labels: bool = False
 
 
 _SPECS: tuple[DetectorSpec, ...] = (
+    DetectorSpec("auto", "auto", "Auto", "ensembles",
+                 "A committee chosen from the data's shape, scores robustly scaled and averaged."),
     DetectorSpec("zscore", "statistical", "ZScore", "statistical",
                  "Largest absolute z-score over the features (mean and standard deviation)."),
     DetectorSpec("mad", "statistical", "MAD", "statistical",
@@ -72,6 +76,12 @@ _SPECS: tuple[DetectorSpec, ...] = (
     DetectorSpec("autoencoder", "autoencoder", "AutoEncoder", "neural",
                  "Neural autoencoder (PyTorch): reconstruction error per row.",
                  requires=("torch",)),
+    DetectorSpec("supervised", "supervised", "Supervised", "supervised",
+                 "Gradient-boosted trees on the features plus unsupervised scores (XGBOD); needs labels.",
+                 labels=True),
+    DetectorSpec("semi", "supervised", "SemiSupervised", "supervised",
+                 "Novelty detection: kNN fitted on rows labelled normal, boosted near known anomalies.",
+                 labels=True),
 )  # fmt: skip
 
 _BY_NAME = {s.name: s for s in _SPECS}
@@ -81,9 +91,19 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def available() -> list[str]:
-    """Names of the detectors that can be built here (optional extras installed)."""
-    return [s.name for s in _SPECS if all(_installed(m) for m in s.requires)]
+def available(labels: bool = False) -> list[str]:
+    """Names of the detectors that can be built here (optional extras installed).
+
+    Detectors that learn from labels are listed only with ``labels=True``.
+
+    >>> "supervised" in available(), "supervised" in available(labels=True)
+    (False, True)
+    """
+    return [
+        s.name
+        for s in _SPECS
+        if all(_installed(m) for m in s.requires) and (labels or not s.labels)
+    ]
 
 
 def spec(name: str) -> DetectorSpec:
@@ -98,9 +118,10 @@ def spec(name: str) -> DetectorSpec:
     )
 
 
-def describe() -> dict[str, str]:
-    """One line per available detector, for listings and help text."""
-    return {s.name: s.summary for s in _SPECS if s.name in available()}
+def describe(labels: bool = True) -> dict[str, str]:
+    """One line per available detector (those that learn from labels too), for listings."""
+    names = set(available(labels=labels))
+    return {s.name: s.summary for s in _SPECS if s.name in names}
 
 
 def detector_class(name: str) -> type[BaseDetector]:

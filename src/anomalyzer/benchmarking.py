@@ -393,7 +393,7 @@ def run_folder(
             frames.append(
                 run_benchmark(
                     detectors, [path], timeout=timeout, random_state=random_state, progress=progress
-                )  # fmt: skip
+                )
             )
             continue
         if label is None:

@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) examples/make_data.py --quiet
-	$(VENV)/bin/anomalyzer detect examples/transactions.csv --top 10 --report out/demo_report.html
+	mkdir -p out
+	$(VENV)/bin/anomalyzer detect examples/transactions.csv --label is_fraud --top 10 --report out/demo_report.html
 
 test: $(STAMP)
+	sh tests/setup_browser.sh
 	$(PY) -m pytest -n 2
 
 bench: $(STAMP)

@@ -75,3 +75,158 @@ def test_help_on_every_command():
         res = run(*args)
         assert res.returncode == 0
         assert "Usage" in res.stdout
+
+
+# -- models, scoring and reports -------------------------------------------------------
+
+
+def _scores(path: Path) -> np.ndarray:
+    return pd.read_csv(path)["anomaly_score"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def saved(csv, tmp_path_factory) -> tuple[Path, Path]:
+    """A model saved by `detect --save`, and the scored file of that run."""
+    folder = tmp_path_factory.mktemp("saved")
+    model, scored = folder / "model.azm", folder / "scored.csv"
+    # iforest scores a training row as it scores a new one; neighbour methods (and the
+    # auto committee, which holds one) leave a training row out of its own neighbourhood.
+    res = run("detect", str(csv), "--detector", "iforest", "--label", "label",
+              "--save", str(model), "--out", str(scored))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "Saved the model" in res.stdout
+    return model, scored
+
+
+def test_detect_writes_the_four_output_columns(saved, csv):
+    scored = pd.read_csv(saved[1])
+    assert list(scored.columns[-4:]) == ["anomaly_score", "is_anomaly", "anomaly_rank",
+                                         "anomaly_reason"]  # fmt: skip
+    assert len(scored) == len(pd.read_csv(csv))
+
+
+def test_score_with_a_saved_model_gives_identical_scores(saved, csv, tmp_path):
+    model, scored = saved
+    out = tmp_path / "again.parquet"
+    res = run("score", str(model), str(csv), "--out", str(out), "--top", "3")
+    assert res.returncode == 0, res.stderr
+    assert "rows flagged" in res.stdout and "Top rows" in res.stdout
+    again = pd.read_parquet(out)
+    first = pd.read_csv(scored)
+    assert np.array_equal(again["anomaly_score"].to_numpy(), first["anomaly_score"].to_numpy())
+    assert (again["is_anomaly"].to_numpy() == first["is_anomaly"].to_numpy()).all()
+    assert (again["anomaly_rank"].to_numpy() == first["anomaly_rank"].to_numpy()).all()
+
+
+def test_score_warns_about_extra_columns(saved, csv, tmp_path):
+    data = pd.read_csv(csv).assign(unseen=1.0)
+    path = tmp_path / "extra.csv"
+    data.to_csv(path, index=False)
+    res = run("score", str(saved[0]), str(path), "--top", "0")
+    assert res.returncode == 0, res.stderr
+    assert "Warning" in res.stderr and "'unseen'" in res.stderr
+
+
+def test_detect_writes_a_report(csv, tmp_path):
+    report = tmp_path / "report.html"
+    res = run("detect", str(csv), "--label", "label", "--report", str(report), "--top", "0")
+    assert res.returncode == 0, res.stderr
+    html = report.read_text(encoding="utf-8")
+    assert "Top anomalies" in html and "ROC curve" in html
+
+
+def test_tampered_model_is_refused(saved, csv, tmp_path):
+    raw = bytearray(saved[0].read_bytes())
+    raw[len(raw) // 3] ^= 0xFF
+    bad = tmp_path / "tampered.azm"
+    bad.write_bytes(bytes(raw))
+    res = run("score", str(bad), str(csv))
+    _one_sentence(res)
+    assert "tampered.azm" in res.stderr
+
+
+def _one_sentence(res: subprocess.CompletedProcess) -> str:
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr + res.stdout
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), res.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory, csv) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("bad")
+    files = {
+        "empty": folder / "empty.csv",
+        "header": folder / "header.csv",
+        "text": folder / "text.csv",
+        "garbage": folder / "garbage.csv",
+        "nonbinary": folder / "nonbinary.csv",
+        "notmodel": folder / "model.azm",
+        "wrongtype": folder / "wrongtype.csv",
+        "nocolumn": folder / "nocolumn.csv",
+    }
+    files["empty"].write_bytes(b"")
+    files["header"].write_text("a,b,c\n")
+    words = [f"free text number {i} with several words" for i in range(40)]
+    pd.DataFrame({"note": words, "more": [w + " again" for w in words]}).to_csv(
+        files["text"], index=False
+    )
+    files["garbage"].write_bytes(np.random.default_rng(0).bytes(4000))
+    pd.DataFrame({"a": range(30), "lab": [0, 1, 2] * 10}).to_csv(files["nonbinary"], index=False)
+    files["notmodel"].write_text("not a model\n")
+    data = pd.read_csv(csv)
+    data.assign(a="lots").to_csv(files["wrongtype"], index=False)
+    data.drop(columns=["b"]).to_csv(files["nocolumn"], index=False)
+    return files
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["detect", "{tmp}/missing.csv"], "not found"),
+        (["detect", "{empty}"], "is empty"),
+        (["detect", "{header}"], "has no rows"),
+        (["detect", "{text}"], "No usable feature column"),
+        (["detect", "{garbage}"], "not text"),
+        (["detect", "{csv}", "--contamination", "lots"], "contamination"),
+        (["detect", "{csv}", "--contamination", "0.9"], "contamination"),
+        (["detect", "{csv}", "--detector", "forest"], "Unknown detector"),
+        (["detect", "{csv}", "--label", "nope"], "Label column 'nope' not found"),
+        (["detect", "{nonbinary}", "--label", "lab"], "must have two values"),
+        (["detect", "{tmp}"], "is a directory"),
+        (["detect", "{csv}", "--out", "{csv}/out.csv"], "not a folder"),
+        (["detect", "{csv}", "--out", "/proc/out.csv"], "Cannot write"),
+        (["detect", "{csv}", "--report", "{tmp}/report.pdf"], ".html"),
+        (["detect", "{csv}", "--save", "{tmp}/no/such/model.azm"], "does not exist"),
+        (["score", "{notmodel}", "{csv}"], "not an anomalyzer model file"),
+        (["score", "{csv}", "{csv}"], "not an anomalyzer model file"),
+        (["score", "{tmp}/missing.azm", "{csv}"], "not found"),
+        (["score", "{model}", "{nocolumn}"], "'b'"),
+        (["score", "{model}", "{wrongtype}"], "'a'"),
+        (["score", "{model}", "{tmp}/missing.csv"], "not found"),
+    ],
+)
+def test_more_bad_input_one_sentence_exit_2(args, words, csv, saved, bad_files, tmp_path):
+    names = {"csv": csv, "tmp": tmp_path, "model": saved[0], **bad_files}
+    res = run(*[a.format(**names) for a in args])
+    line = _one_sentence(res)
+    assert words in line
+
+
+@pytest.mark.parametrize(
+    "args", [["detect", "{csv}", "--bogus"], ["detect", "{csv}", "--top", "-1"], ["score"]]
+)
+def test_usage_errors_exit_2_without_traceback(args, csv):
+    res = run(*[a.format(csv=csv) for a in args])
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr + res.stdout
+    assert "Usage" in res.stderr and "Error" in res.stderr
+
+
+def test_help_on_the_new_commands():
+    for command in ("score", "detect"):
+        res = run(command, "--help")
+        assert res.returncode == 0
+        assert "Usage" in res.stdout
+    assert "--report" in run("detect", "--help").stdout

@@ -11,7 +11,16 @@ from anomalyzer.api import detect
 from anomalyzer.data import read_table
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import Model
+from anomalyzer.persist import load
 from anomalyzer.result import DetectionResult
 
 __version__ = "0.1.0"
-__all__ = ["AnomalyzerError", "DetectionResult", "Model", "__version__", "detect", "read_table"]
+__all__ = [
+    "AnomalyzerError",
+    "DetectionResult",
+    "Model",
+    "__version__",
+    "detect",
+    "load",
+    "read_table",
+]

@@ -1,21 +1,41 @@
-"""The ``anomalyzer`` command line.
+"""The ``anomalyzer`` command line: ``detect``, ``score`` and ``detectors``.
 
 Exit codes: 0 on success, 2 for a usage or input mistake (one sentence, no
-traceback), 1 for anything else.
+traceback), 1 for anything else. Progress of the slow steps (reading, fitting,
+scoring, writing) shows on standard error when it is a terminal.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from anomalyzer.errors import AnomalyzerError
+from anomalyzer.model import DEFAULT_DETECTOR
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from anomalyzer.data import Schema
+    from anomalyzer.model import Model
 
 app = typer.Typer(
     name="anomalyzer",
@@ -30,67 +50,153 @@ err = Console(stderr=True)
 
 EXIT_INPUT = 2
 EXIT_OTHER = 1
+# A step shows a progress bar once it has run this long: quick steps stay quiet.
+QUIET_SECONDS = 0.5
+# Rows scored per call by `score`, so the bar moves on big tables.
+SCORE_CHUNK = 200_000
+
+DataArg = Annotated[
+    str, typer.Argument(help="CSV, TSV, Parquet, JSON lines or Excel file, or a SQLAlchemy URL.")
+]
+TableOpt = Annotated[str | None, typer.Option(help="Table name, when DATA is a database URL.")]
+QueryOpt = Annotated[str | None, typer.Option(help="SQL query, when DATA is a database URL.")]
+TopOpt = Annotated[int, typer.Option(help="How many of the top rows to print.", min=0)]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Write the scored table (.csv or .parquet).")
+]
 
 
 @app.command()
 def detect(
-    data: Annotated[
-        str,
-        typer.Argument(help="CSV, TSV, Parquet, JSON lines or Excel file, or a SQLAlchemy URL."),
-    ],
+    data: DataArg,
     detector: Annotated[
         str, typer.Option("--detector", "-d", help="Detector name (see `anomalyzer detectors`).")
-    ] = "iforest",
+    ] = DEFAULT_DETECTOR,
     contamination: Annotated[str, typer.Option(help="Share of rows to flag, or 'auto'.")] = "auto",
     label: Annotated[
-        str | None, typer.Option(help="Label column: kept out of the features.")
+        str | None,
+        typer.Option(help="Label column (0/1): kept out of the features, used in the report."),
     ] = None,
     exclude: Annotated[
         str | None, typer.Option(help="Comma-separated columns not to use as features.")
     ] = None,
-    table: Annotated[
-        str | None, typer.Option(help="Table name, when DATA is a database URL.")
+    table: TableOpt = None,
+    query: QueryOpt = None,
+    top: TopOpt = 10,
+    output: OutOpt = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write a self-contained HTML report (.html).")
     ] = None,
-    query: Annotated[
-        str | None, typer.Option(help="SQL query, when DATA is a database URL.")
-    ] = None,
-    top: Annotated[int, typer.Option(help="How many of the top rows to print.", min=0)] = 10,
-    output: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the scored table (.csv or .parquet).")
+    save: Annotated[
+        Path | None, typer.Option(help="Save the fitted model (.azm) for `anomalyzer score`.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed of randomised detectors.")] = 0,
 ) -> None:
     """Score every row of DATA, flag the anomalies and print the top ones with reasons."""
     from anomalyzer.api import detect as run_detect
-    from anomalyzer.data import read_table
+    from anomalyzer.detectors import spec
     from anomalyzer.validation import check_contamination
 
+    # Every mistake that can be seen before the work is reported before the work.
     cont = check_contamination(contamination)
-    if output is not None:
-        _check_writable(output)
-    read = {k: v for k, v in {"table": table, "query": query}.items() if v is not None}
-    with err.status(f"Reading {data} ..."):
-        df = read_table(data, **read)
+    name = spec(detector).name
+    _check_output(output, (".csv", ".parquet"), "--out")
+    _check_output(report, (".html", ".htm"), "--report")
+    _check_output(save, (), "--save")
     cols = [c.strip() for c in exclude.split(",") if c.strip()] if exclude else []
-    with err.status(f"Fitting {detector} on {len(df):,} rows ..."):
-        result = run_detect(
-            df, detector, contamination=cont, label=label, exclude=cols, random_state=seed
+    with Steps() as steps:
+        df = _read(steps, data, table, query)
+        with steps.step(f"Fitting {name} and scoring {len(df):,} rows"):
+            result = run_detect(
+                df, name, contamination=cont, label=label, exclude=cols, random_state=seed
+            )
+        _print_read(data, df, result.model.schema)
+        out.print(
+            f"[bold]Detector[/bold] {result.model.detector_name}, threshold "
+            f"{result.threshold:.4g}: [bold]{result.n_anomalies:,}[/bold] of {len(df):,} rows "
+            f"flagged ({result.n_anomalies / max(len(df), 1):.2%})"
         )
-    schema = result.model.schema
-    out.print(f"[bold]Read[/bold] {data}: {len(df):,} rows, {len(df.columns)} columns")
-    out.print(f"[bold]Features[/bold] ({len(schema.features)}): {', '.join(schema.features)}")
-    for info in schema.dropped():
-        out.print(f"  [dim]not used:[/dim] {info.name} - {info.reason}")
-    out.print(
-        f"[bold]Detector[/bold] {result.model.detector_name}, threshold {result.threshold:.4g}: "
-        f"[bold]{result.n_anomalies:,}[/bold] of {len(df):,} rows flagged "
-        f"({result.n_anomalies / max(len(df), 1):.2%})"
-    )
-    if top:
-        _print_top(result.top(top), schema)
-    if output is not None:
-        _write(result.frame, output)
-        out.print(f"Wrote {output}")
+        if top:
+            _print_top(_top_rows(result.frame, top), result.model.schema)
+        if output is not None:
+            with steps.step(f"Writing {output}"):
+                _write(result.frame, output)
+            out.print(f"Wrote {output}")
+        if report is not None:
+            from anomalyzer.report import write_report
+
+            with steps.step(f"Writing the report {report}"):
+                write_report(result, report, label=label, source=data)
+            out.print(f"Wrote the report {report}")
+        if save is not None:
+            with steps.step(f"Saving the model to {save}"):
+                result.model.save(save)
+            out.print(f"Saved the model to {save}")
+
+
+@app.command()
+def score(
+    model: Annotated[
+        Path, typer.Argument(help="Model file written by `anomalyzer detect --save`.")
+    ],
+    data: DataArg,
+    table: TableOpt = None,
+    query: QueryOpt = None,
+    top: TopOpt = 10,
+    output: OutOpt = None,
+) -> None:
+    """Score the rows of DATA with a saved model, flag the anomalies and print the top ones."""
+    import numpy as np
+
+    from anomalyzer.api import MIN_EXPLAINED
+    from anomalyzer.result import DetectionResult, scored_frame
+
+    _check_output(output, (".csv", ".parquet"), "--out")
+    with Steps() as steps:
+        fitted = _load(steps, model)
+        df = _read(steps, data, table, query)
+        schema = fitted.schema
+        known = {c.name for c in schema.columns}
+        extra = [str(c) for c in df.columns if str(c) not in known]
+        if extra:
+            shown = ", ".join(repr(c) for c in extra[:10]) + (" ..." if len(extra) > 10 else "")
+            err.print(
+                f"[yellow]Warning:[/yellow] {len(extra)} column(s) not seen when the model was "
+                f"fitted are ignored: {shown}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        scores = np.empty(len(df), dtype=np.float64)
+        with steps.step(f"Scoring {len(df):,} rows", total=len(df)) as advance:
+            for start in range(0, len(df), SCORE_CHUNK):
+                part = df.iloc[start : start + SCORE_CHUNK]
+                scores[start : start + len(part)] = fitted.score(part)
+                advance(len(part))
+        flags = scores > fitted.threshold_
+        n_explain = max(int(flags.sum()), min(MIN_EXPLAINED, len(df)))
+        order = np.argsort(-scores, kind="stable")[:n_explain]
+        with steps.step(f"Explaining {len(order):,} rows"):
+            rows = df.iloc[order]
+            texts = fitted._reasons(rows, fitted.preprocessor_.transform(rows))
+        result = DetectionResult(
+            frame=scored_frame(df, scores, flags, dict(zip(order.tolist(), texts, strict=True))),
+            model=fitted,
+        )
+        out.print(f"[bold]Read[/bold] {data}: {len(df):,} rows, {len(df.columns)} columns")
+        out.print(
+            f"[bold]Model[/bold] {model}: {fitted.detector_name}, threshold "
+            f"{fitted.threshold_:.4g}, fitted on {fitted.n_rows_:,} rows"
+        )
+        out.print(
+            f"[bold]{result.n_anomalies:,}[/bold] of {len(df):,} rows flagged "
+            f"({result.n_anomalies / max(len(df), 1):.2%})"
+        )
+        if top:
+            _print_top(_top_rows(result.frame, top), schema)
+        if output is not None:
+            with steps.step(f"Writing {output}"):
+                _write(result.frame, output)
+            out.print(f"Wrote {output}")
 
 
 @app.command("detectors")
@@ -107,7 +213,93 @@ def list_detectors() -> None:
     out.print(table)
 
 
-def _print_top(frame, schema) -> None:
+# -- steps and progress ------------------------------------------------------------------
+
+
+class Steps:
+    """Progress bars on standard error for steps that take more than a moment.
+
+    Each step's bar appears only after :data:`QUIET_SECONDS`, and bars vanish
+    when done; when standard error is not a terminal nothing is drawn.
+    """
+
+    def __init__(self) -> None:
+        self._bars = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        # Bars are for people: a log file or a pipe gets none.
+        self._shown = err.is_terminal
+
+    def __enter__(self) -> Steps:
+        if self._shown:
+            self._bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._shown:
+            self._bars.stop()
+
+    @contextmanager
+    def step(
+        self, description: str, total: float | None = None
+    ) -> Iterator[Callable[[float], None]]:
+        """A bar for one step; ``total`` makes it advance (call the yielded function), else it pulses."""
+        if not self._shown:
+            yield lambda amount: None
+            return
+        task = self._bars.add_task(description, total=total, visible=False)
+        timer = threading.Timer(QUIET_SECONDS, self._bars.update, (task,), {"visible": True})
+        timer.daemon = True
+        timer.start()
+        try:
+            yield lambda amount: self._bars.advance(task, amount)
+        finally:
+            timer.cancel()
+            self._bars.remove_task(task)
+
+
+def _read(steps: Steps, data: str, table: str | None, query: str | None) -> pd.DataFrame:
+    from anomalyzer.data import read_table
+
+    read = {k: v for k, v in {"table": table, "query": query}.items() if v is not None}
+    with steps.step(f"Reading {data}"):
+        return read_table(data, **read)
+
+
+def _load(steps: Steps, path: Path) -> Model:
+    from anomalyzer.persist import load
+
+    with steps.step(f"Loading the model {path}"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load(path)
+    for warning in caught:
+        err.print(f"[yellow]Warning:[/yellow] {warning.message}", highlight=False, soft_wrap=True)
+    return model
+
+
+# -- printing ------------------------------------------------------------------------------
+
+
+def _print_read(data: str, df: pd.DataFrame, schema: Schema) -> None:
+    out.print(f"[bold]Read[/bold] {data}: {len(df):,} rows, {len(df.columns)} columns")
+    out.print(f"[bold]Features[/bold] ({len(schema.features)}): {', '.join(schema.features)}")
+    for info in schema.dropped():
+        out.print(f"  [dim]not used:[/dim] {info.name} - {info.reason}")
+
+
+def _top_rows(frame: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` best-ranked rows, found without sorting the whole table (a million rows)."""
+    ranks = frame["anomaly_rank"].to_numpy()
+    return frame[ranks <= n].sort_values("anomaly_rank")
+
+
+def _print_top(frame: pd.DataFrame, schema: Schema) -> None:
     from anomalyzer.data import Role
 
     ids = schema.by_role(Role.ID)[:1]
@@ -123,7 +315,7 @@ def _print_top(frame, schema) -> None:
         table.add_row(
             str(row["anomaly_rank"]),
             str(frame.index[pos]),
-            *[_cell(row[c]) for c in ids],
+            *[_cell(row[c]) for c in ids if c in frame.columns],
             f"{row['anomaly_score']:.4g}",
             "yes" if row["is_anomaly"] else "no",
             row["anomaly_reason"],
@@ -131,24 +323,41 @@ def _print_top(frame, schema) -> None:
     out.print(table)
 
 
-def _cell(value) -> str:
+def _cell(value: Any) -> str:
     text = str(value)
     return text if len(text) <= 24 else text[:21] + "..."
 
 
-def _check_writable(path: Path) -> None:
-    if path.suffix.lower() not in {".csv", ".parquet"}:
-        raise AnomalyzerError(f"Cannot write '{path}': use a .csv or .parquet file name for --out.")
-    parent = path.parent if str(path.parent) else Path(".")
+# -- files ---------------------------------------------------------------------------------
+
+
+def _check_output(path: Path | None, suffixes: tuple[str, ...], option: str) -> None:
+    """Refuse an output path that cannot be written, before any work is done."""
+    if path is None:
+        return
+    if suffixes and path.suffix.lower() not in suffixes:
+        names = " or ".join(suffixes)
+        raise AnomalyzerError(f"Cannot write '{path}': use a {names} file name for {option}.")
     if path.is_dir():
         raise AnomalyzerError(f"Cannot write '{path}': it is a directory; give a file name.")
+    parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise AnomalyzerError(f"Cannot write '{path}': folder '{parent}' does not exist.")
-    if not os.access(parent, os.W_OK):
-        raise AnomalyzerError(f"Cannot write '{path}': folder '{parent}' is not writable.")
+        what = "is a file, not a folder" if parent.exists() else "does not exist"
+        raise AnomalyzerError(f"Cannot write '{path}': folder '{parent}' {what}.")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise AnomalyzerError(f"Cannot write '{path}': the file is not writable.")
+        return
+    # Creating the file is the only test that holds for every file system (and for root).
+    try:
+        with open(path, "xb"):
+            pass
+    except OSError as exc:
+        raise AnomalyzerError(f"Cannot write '{path}': {exc.strerror or exc}.") from None
+    path.unlink()
 
 
-def _write(frame, path: Path) -> None:
+def _write(frame: pd.DataFrame, path: Path) -> None:
     try:
         if path.suffix.lower() == ".parquet":
             frame.to_parquet(path, index=False)
@@ -158,6 +367,22 @@ def _write(frame, path: Path) -> None:
         raise AnomalyzerError(f"Cannot write '{path}': {exc.strerror or exc}.") from None
 
 
+# -- entry point -----------------------------------------------------------------------------
+
+
+def _command_line_error(exc: BaseException) -> int | None:
+    """Show a parsing error of the command line (typer's or click's) and return its exit code."""
+    show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+    if (
+        callable(show)
+        and isinstance(code, int)
+        and type(exc).__module__.startswith(("typer", "click"))
+    ):
+        show()
+        return code
+    return None
+
+
 def main() -> None:
     """Entry point: run the app, turning user mistakes into one sentence and exit code 2."""
     try:
@@ -165,15 +390,15 @@ def main() -> None:
     except AnomalyzerError as exc:
         err.print(f"[bold red]Error:[/bold red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_INPUT)
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         err.print("Aborted.")
         sys.exit(EXIT_OTHER)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
     except Exception as exc:  # the last line of defence: no traceback for users
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(EXIT_INPUT if isinstance(exc, click.UsageError) else exc.exit_code)
+        code = _command_line_error(exc)
+        if code is not None:
+            sys.exit(code)
         if os.environ.get("ANOMALYZER_DEBUG"):
             raise
         err.print(

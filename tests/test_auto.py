@@ -12,9 +12,12 @@ from anomalyzer.detectors.auto import Auto, committee_for
 from anomalyzer.errors import AnomalyzerError
 
 
-def test_committee_depends_on_width():
+def test_committee_depends_on_shape():
     assert "knn" in committee_for(5000, 10)
     assert "knn" not in committee_for(5000, 500)
+    # Many rows: neighbours only where a tree still prunes (few features).
+    assert "knn" in committee_for(600_000, 10)
+    assert "knn" not in committee_for(1_000_000, 30)
 
 
 def test_members_are_fitted_and_scaled():

@@ -1,4 +1,4 @@
-"""The ``anomalyzer`` command line: ``detect``, ``score`` and ``detectors``.
+"""The ``anomalyzer`` command line: ``detect``, ``score``, ``detectors``, ``compare``, ``benchmark``.
 
 Exit codes: 0 on success, 2 for a usage or input mistake (one sentence, no
 traceback), 1 for anything else. Progress of the slow steps (reading, fitting,
@@ -211,6 +211,143 @@ def list_detectors() -> None:
     for name, summary in describe().items():
         table.add_row(name, spec(name).family, summary)
     out.print(table)
+
+
+@app.command()
+def compare(
+    data: Annotated[
+        str, typer.Argument(help="A labelled CSV, TSV, Parquet, JSON lines or Excel file.")
+    ],
+    label: Annotated[str, typer.Option(help="The label column (1/true/'anomaly' = anomaly).")],
+    detectors: Annotated[
+        str | None, typer.Option(help="Comma-separated detector names; default: all.")
+    ] = None,
+    contamination: Annotated[str, typer.Option(help="Share of rows to flag, or 'auto'.")] = "auto",
+    time_budget: Annotated[float | None, typer.Option(help="Seconds allowed per detector.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the leaderboard (.csv or .json).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of randomised detectors.")] = 0,
+) -> None:
+    """Fit every detector without labels, score it against LABEL, print a leaderboard sorted by AP."""
+    from anomalyzer.evaluate import compare as run_compare
+    from anomalyzer.validation import check_contamination
+
+    cont = check_contamination(contamination)
+    names = _names(detectors)
+    if output is not None:
+        _check_output(output, (".csv", ".json"), "--out")
+    total = len(names) if names else len(_registry_names())
+    with Steps() as steps, steps.step("Comparing detectors", total=total) as advance:
+        board = run_compare(
+            data,
+            label,
+            names,
+            contamination=cont,
+            time_budget=time_budget,
+            random_state=seed,
+            progress=lambda name, index, total: advance(1 if index else 0),
+        )
+    _print_board(board, title=f"Leaderboard on {data} (label '{label}'), sorted by AP")
+    if output is not None:
+        _write_board(board, output)
+        out.print(f"Wrote {output}")
+
+
+@app.command()
+def benchmark(
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder of labelled files: .npz with X and y, or CSV/Parquet with --label."
+        ),
+    ],
+    label: Annotated[
+        str | None, typer.Option(help="Label column of the CSV/Parquet files.")
+    ] = None,
+    detectors: Annotated[
+        str | None, typer.Option(help="Comma-separated detector names; default: all.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the long-form results (.csv or .json)."),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds before one run is stopped.")] = 600.0,
+    seed: Annotated[int, typer.Option(help="Random seed of randomised detectors.")] = 0,
+) -> None:
+    """Run every detector on every labelled file in FOLDER; per-dataset rows, means and ranks."""
+    from anomalyzer import benchmarking
+
+    if not folder.is_dir():
+        raise AnomalyzerError(
+            f"Benchmark folder '{folder}' not found or not a folder; give a folder of labelled files."
+        )
+    names = _names(detectors) or benchmarking.default_detectors(include_pyod=False)
+    files = sorted(
+        p for p in folder.iterdir() if p.suffix.lower() in {".npz", ".csv", ".parquet", ".pq"}
+    )
+    if not files:
+        raise AnomalyzerError(
+            f"Folder '{folder}' holds no .npz, .csv or .parquet files to benchmark."
+        )
+    tables = [p for p in files if p.suffix.lower() != ".npz"]
+    if tables and label is None:
+        raise AnomalyzerError(
+            f"Folder '{folder}' holds CSV/Parquet files; name their label column with --label."
+        )
+    if output is not None:
+        _check_output(output, (".csv", ".json"), "--out")
+    with Steps() as steps, steps.step("Benchmarking", total=len(files) * len(names)) as advance:
+        long = benchmarking.run_folder(
+            files,
+            names,
+            label=label,
+            timeout=timeout,
+            random_state=seed,
+            progress=lambda row: advance(1),
+        )
+    out.print(benchmarking.render_text(long, benchmarking.summarise(long)))
+    if output is not None:
+        _write_board(long, output)
+        out.print(f"Wrote {output}")
+
+
+def _registry_names() -> list[str]:
+    from anomalyzer.detectors import available
+
+    return available()
+
+
+def _names(text: str | None) -> list[str] | None:
+    names = [n.strip() for n in (text or "").split(",") if n.strip()]
+    return names or None
+
+
+def _print_board(board, title: str) -> None:
+    table = Table(show_header=True, header_style="bold", title=title)
+    columns = ["detector", "roc_auc", "ap", "best_f1", "precision_at_k", "f1", "n_flagged",
+               "fit_seconds", "score_seconds", "status"]  # fmt: skip
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("detector", "status") else "right")
+    for _, row in board.iterrows():
+        table.add_row(*[_num(row[c]) for c in columns])
+    out.print(table)
+
+
+def _num(value) -> str:
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.3f}"
+    return str(value)
+
+
+def _write_board(frame, path: Path) -> None:
+    try:
+        if path.suffix.lower() == ".json":
+            frame.to_json(path, orient="records", indent=2)
+        else:
+            frame.to_csv(path, index=False)
+    except OSError as exc:
+        raise AnomalyzerError(f"Cannot write '{path}': {exc.strerror or exc}.") from None
 
 
 # -- steps and progress ------------------------------------------------------------------

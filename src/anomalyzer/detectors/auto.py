@@ -47,6 +47,11 @@ from anomalyzer.errors import AnomalyzerError
 _COMMITTEE = ("iforest", "knn", "ecod", "hbos", "cblof", "pca")
 _HIGH_DIM_COMMITTEE = ("iforest", "ecod", "hbos", "pca")
 _HIGH_DIM = 200
+# Above this many features a k-d tree no longer prunes and neighbour search is
+# brute force (rows x reference sample x features), so on tables with many rows
+# the proximity member would cost more than the rest of the committee together.
+_TREE_DIM = 15
+_MANY_ROWS = 100_000
 
 
 def committee_for(n_rows: int, n_features: int) -> tuple[str, ...]:
@@ -57,6 +62,8 @@ def committee_for(n_rows: int, n_features: int) -> tuple[str, ...]:
     """
     if n_features > _HIGH_DIM:
         return _HIGH_DIM_COMMITTEE
+    if n_features > _TREE_DIM and n_rows > _MANY_ROWS:
+        return tuple(m for m in _COMMITTEE if m != "knn")
     return _COMMITTEE
 
 

@@ -27,6 +27,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/adbench.py
+	$(PY) benchmarks/iforest_speed.py
+	$(PY) benchmarks/labelled.py
+	$(PY) benchmarks/cli_scale.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

@@ -116,6 +116,8 @@ def detect(
             f"{result.threshold:.4g}: [bold]{result.n_anomalies:,}[/bold] of {len(df):,} rows "
             f"flagged ({result.n_anomalies / max(len(df), 1):.2%})"
         )
+        if label is not None:
+            _print_against_label(result, df[label], label)
         if top:
             _print_top(_top_rows(result.frame, top), result.model.schema)
         if output is not None:
@@ -428,6 +430,17 @@ def _print_read(data: str, df: pd.DataFrame, schema: Schema) -> None:
     out.print(f"[bold]Features[/bold] ({len(schema.features)}): {', '.join(schema.features)}")
     for info in schema.dropped():
         out.print(f"  [dim]not used:[/dim] {info.name} - {info.reason}")
+
+
+def _print_against_label(result: Any, labels: pd.Series, name: str) -> None:
+    from anomalyzer.evaluate import evaluate
+
+    rep = evaluate(labels, result.scores.to_numpy(), result.frame["is_anomaly"].to_numpy())
+    out.print(
+        f"[bold]Against '{name}'[/bold] ({rep.n_anomalies:,} anomalies): "
+        f"ROC-AUC {rep.roc_auc:.3f}, AP {rep.average_precision:.3f}, at the threshold "
+        f"precision {rep.precision:.3f}, recall {rep.recall:.3f}, F1 {rep.f1:.3f}"
+    )
 
 
 def _top_rows(frame: pd.DataFrame, n: int) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from anomalyzer.destinations import check_destination
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import DEFAULT_DETECTOR
 
@@ -488,12 +489,7 @@ def _check_output(path: Path | None, suffixes: tuple[str, ...], option: str) -> 
     if suffixes and path.suffix.lower() not in suffixes:
         names = " or ".join(suffixes)
         raise AnomalyzerError(f"Cannot write '{path}': use a {names} file name for {option}.")
-    if path.is_dir():
-        raise AnomalyzerError(f"Cannot write '{path}': it is a directory; give a file name.")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        what = "is a file, not a folder" if parent.exists() else "does not exist"
-        raise AnomalyzerError(f"Cannot write '{path}': folder '{parent}' {what}.")
+    check_destination(path)
     if path.exists():
         if not os.access(path, os.W_OK):
             raise AnomalyzerError(f"Cannot write '{path}': the file is not writable.")

@@ -58,6 +58,7 @@ import numpy as np
 
 from anomalyzer import detectors
 from anomalyzer.data import Preprocessor
+from anomalyzer.destinations import check_destination
 from anomalyzer.detectors.base import BaseDetector
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import Model
@@ -163,12 +164,7 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
 
 
 def _check_destination(path: Path) -> None:
-    if path.is_dir():
-        raise AnomalyzerError(f"Cannot write model file '{path}': it is a directory.")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        what = "is not a folder" if parent.exists() else "does not exist"
-        raise AnomalyzerError(f"Cannot write model file '{path}': folder '{parent}' {what}.")
+    check_destination(path, "model file")
 
 
 def _registry_name(class_path: str) -> str:

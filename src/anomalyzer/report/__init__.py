@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from anomalyzer.destinations import check_destination
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.result import DetectionResult
 
@@ -63,13 +64,7 @@ def write_report(
     the first date column used as a feature. ``source`` is shown as the data's
     name in the title.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise AnomalyzerError(f"Cannot write the report to '{path}': it is a directory.")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        what = "is not a folder" if parent.exists() else "does not exist"
-        raise AnomalyzerError(f"Cannot write the report to '{path}': '{parent}' {what}.")
+    path = check_destination(path, "report")
     html = build_report(result, label=label, time=time, source=source)
     try:
         path.write_text(html, encoding="utf-8")

@@ -37,7 +37,7 @@ def test_detect_prints_summary_and_writes_scored_file(csv, tmp_path):
     assert "Features (3): a, b, c" in res.stdout
     assert "label" in res.stdout  # the label column is reported as not used
     # With a label the run is scored against it: one planted anomaly, ranked first.
-    assert "Against 'label' (1 anomalies): ROC-AUC 1.000, AP 1.000" in res.stdout
+    assert "Against 'label' (1 anomaly): ROC-AUC 1.000, AP 1.000" in res.stdout
     scored = pd.read_csv(out)
     for col in ("anomaly_score", "is_anomaly", "anomaly_rank", "anomaly_reason"):
         assert col in scored.columns

@@ -438,7 +438,8 @@ def _print_against_label(result: Any, labels: pd.Series, name: str) -> None:
 
     rep = evaluate(labels, result.scores.to_numpy(), result.frame["is_anomaly"].to_numpy())
     out.print(
-        f"[bold]Against '{name}'[/bold] ({rep.n_anomalies:,} anomalies): "
+        f"[bold]Against '{name}'[/bold] ({rep.n_anomalies:,} "
+        f"{'anomaly' if rep.n_anomalies == 1 else 'anomalies'}): "
         f"ROC-AUC {rep.roc_auc:.3f}, AP {rep.average_precision:.3f}, at the threshold "
         f"precision {rep.precision:.3f}, recall {rep.recall:.3f}, F1 {rep.f1:.3f}"
     )

@@ -250,3 +250,12 @@ def test_script_end_to_end(folder, tmp_path, capsys):
 def test_script_without_data(tmp_path, capsys):
     assert load_script().main(["--data", str(tmp_path / "missing")]) == 0
     assert "not found" in capsys.readouterr().out
+
+
+def test_adengine_reference_scores_every_row():
+    from anomalyzer.benchmarking import build_detector
+
+    X, _ = planted(n=200, d=3, n_out=6, seed=9)
+    ref = build_detector("pyod:adengine").fit(X)
+    assert ref.decision_scores_.shape == (X.shape[0],)
+    assert np.isfinite(ref.decision_scores_).all()

@@ -49,7 +49,7 @@ def test_detectors_lists_every_detector():
 
     res = run("detectors")
     assert res.returncode == 0
-    for name in available():
+    for name in available(labels=True):
         assert name in res.stdout
 
 

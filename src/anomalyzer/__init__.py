@@ -13,12 +13,16 @@ from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import Model
 from anomalyzer.persist import load
 from anomalyzer.result import DetectionResult
+from anomalyzer.timeseries.model import SeriesModel
+from anomalyzer.timeseries.result import SeriesResult
 
 __version__ = "0.1.0"
 __all__ = [
     "AnomalyzerError",
     "DetectionResult",
     "Model",
+    "SeriesModel",
+    "SeriesResult",
     "__version__",
     "detect",
     "load",

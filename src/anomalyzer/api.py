@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from anomalyzer.data import read_table
 from anomalyzer.detectors.base import BaseDetector
+from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import DEFAULT_DETECTOR, Model
 from anomalyzer.result import DetectionResult, scored_frame
+
+if TYPE_CHECKING:
+    from anomalyzer.timeseries.result import SeriesResult
 
 # Reasons are written for flagged rows, and at least for this many top rows, so
 # that a table with no flags still says why its top rows score highest.
@@ -27,14 +31,26 @@ def detect(
     roles: Mapping[str, str] | None = None,
     random_state: int | None = 0,
     max_explained: int | None = None,
+    time: str | None = None,
+    value: str | Sequence[str] | None = None,
+    group: str | None = None,
     **params: Any,
-) -> DetectionResult:
+) -> DetectionResult | SeriesResult:
     """Fit a model on ``data`` and score, flag and explain the same rows.
 
     ``data`` is a path (CSV, TSV, Parquet, JSON lines, Excel), a SQLAlchemy URL
     (with ``table=`` or ``query=``) or a DataFrame, which is never modified.
     ``max_explained`` caps how many of the top rows get a reason (all flagged
     rows by default).
+
+    With ``time`` (the time column) the data are time series: ``detector`` is
+    a name from ``anomalyzer.timeseries.available()``, ``value`` names the
+    value column(s) (every numeric one by default), ``group`` the column
+    whose values name the series, and ``params`` may hold ``causal``,
+    ``fill``, ``freq`` and ``n_jobs`` of
+    :class:`~anomalyzer.timeseries.model.SeriesModel` besides the detector's
+    own parameters. The result is then a
+    :class:`~anomalyzer.timeseries.result.SeriesResult`.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"amount": [10.0, 12, 11, 9, 10, 13, 11, 10, 950, 12] * 5})
@@ -45,6 +61,15 @@ def detect(
     'amount = 950 is 86x its typical value (11)'
     """
     read = {k: params.pop(k) for k in ("table", "query", "sheet") if k in params}
+    if time is not None:
+        return _detect_series(
+            read_table(data, **read), detector, time, value, group, contamination, label,
+            exclude=exclude, roles=roles, **params,
+        )  # fmt: skip
+    if value is not None or group is not None:
+        raise AnomalyzerError(
+            "value= and group= name the columns of time series; give the time column with time=."
+        )
     df = read_table(data, **read)
     model = Model(
         detector,
@@ -66,3 +91,36 @@ def detect(
         texts = model._reasons(df.iloc[top], X)
         reasons = dict(zip(top.tolist(), texts, strict=True))
     return DetectionResult(frame=scored_frame(df, scores, flags, reasons), model=model)
+
+
+def _detect_series(
+    df: Any,
+    detector: Any,
+    time: str,
+    value: str | Sequence[str] | None,
+    group: str | None,
+    contamination: float | str,
+    label: Any,
+    *,
+    exclude: Sequence[str],
+    roles: Mapping[str, str] | None,
+    **params: Any,
+) -> SeriesResult:
+    from anomalyzer import timeseries
+    from anomalyzer.timeseries.model import SeriesModel
+    from anomalyzer.timeseries.result import SeriesResult
+
+    if not isinstance(detector, str):
+        raise AnomalyzerError(
+            f"With time= the detector is a time-series detector name, not a "
+            f"{type(detector).__name__}; choose one of: {', '.join(timeseries.available())}."
+        )
+    if tuple(exclude) or roles:
+        raise AnomalyzerError(
+            "exclude= and roles= apply to tables; with time= choose the value columns with value=."
+        )
+    if label is not None and not isinstance(label, str):
+        raise AnomalyzerError("With time= give label= as the name of a 0/1 column.")
+    model = SeriesModel(detector, contamination=contamination, **params)
+    model.fit(df, time, value=value, group=group, label=label)
+    return SeriesResult.from_model(model, df)

@@ -1,4 +1,4 @@
-"""The ``anomalyzer`` command line: ``detect``, ``score``, ``detectors``, ``compare``, ``benchmark``.
+"""The ``anomalyzer`` command line: ``detect``, ``score``, ``detectors``, ``compare``, ``benchmark``, ``evaluate``, ``stream``.
 
 Exit codes: 0 on success, 2 for a usage or input mistake (one sentence, no
 traceback), 1 for anything else. Progress of the slow steps (reading, fitting,
@@ -28,6 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from anomalyzer.cli_series import evaluate_scored, stream
 from anomalyzer.destinations import check_destination
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import DEFAULT_DETECTOR
@@ -92,14 +93,41 @@ def detect(
         Path | None, typer.Option(help="Save the fitted model (.azm) for `anomalyzer score`.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed of randomised detectors.")] = 0,
+    time: Annotated[
+        str | None,
+        typer.Option(help="Time column: DATA holds time series (see `anomalyzer detectors`)."),
+    ] = None,
+    value: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="With --time: a value column (repeat for several; default: all numeric)."
+        ),
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option(help="With --time: the column naming each series (e.g. host).")
+    ] = None,
+    causal: Annotated[
+        bool, typer.Option(help="With --time: score each point from the past only (streamable).")
+    ] = False,
 ) -> None:
-    """Score every row of DATA, flag the anomalies and print the top ones with reasons."""
+    """Score every row of DATA, flag the anomalies and print the top ones with reasons.
+
+    With --time, DATA holds time series (one per --group value): each is put on
+    a regular grid, scored with a series detector, and the notes on its data,
+    its seasonal periods and its top points with reasons are printed.
+    """
     from anomalyzer.api import detect as run_detect
     from anomalyzer.detectors import spec
     from anomalyzer.validation import check_contamination
 
     # Every mistake that can be seen before the work is reported before the work.
     cont = check_contamination(contamination)
+    if time is not None:
+        _detect_series(data, detector, cont, label, exclude, table, query, top, output,
+                       report, save, time, value, group, causal)  # fmt: skip
+        return
+    if value or group is not None or causal:
+        raise AnomalyzerError("--value, --group and --causal apply to time series; add --time COL.")
     name = spec(detector).name
     _check_output(output, (".csv", ".parquet"), "--out")
     _check_output(report, (".html", ".htm"), "--report")
@@ -135,6 +163,149 @@ def detect(
             with steps.step(f"Saving the model to {save}"):
                 result.model.save(save)
             out.print(f"Saved the model to {save}")
+
+
+def _detect_series(
+    data: str,
+    detector: str,
+    contamination: float | str,
+    label: str | None,
+    exclude: str | None,
+    table: str | None,
+    query: str | None,
+    top: int,
+    output: Path | None,
+    report: Path | None,
+    save: Path | None,
+    time: str,
+    value: list[str] | None,
+    group: str | None,
+    causal: bool,
+) -> None:
+    """``detect --time``: the series of DATA put on a grid, scored and explained."""
+    from anomalyzer.api import detect as run_detect
+    from anomalyzer.timeseries import detector_class
+
+    detector_class(detector)  # an unknown name fails before the work
+    if exclude:
+        raise AnomalyzerError(
+            "--exclude applies to tables; with --time choose the value columns with --value."
+        )
+    _check_output(output, (".csv", ".parquet"), "--out")
+    _check_output(report, (".html", ".htm"), "--report")
+    _check_output(save, (), "--save")
+    with Steps() as steps:
+        df = _read(steps, data, table, query)
+        with steps.step(f"Fitting {detector} to the series of {len(df):,} rows"):
+            result = run_detect(df, detector, contamination=contamination, label=label,
+                                time=time, value=value or None, group=group, causal=causal)  # fmt: skip
+        _print_series(data, df, result, label, top)
+        if output is not None:
+            with steps.step(f"Writing {output}"):
+                _write(result.frame, output)
+            out.print(f"Wrote {output}")
+        if report is not None:
+            if _report_takes_series():
+                from anomalyzer.report import write_report
+
+                with steps.step(f"Writing the report {report}"):
+                    write_report(result, report, source=data)
+                out.print(f"Wrote the report {report}")
+            else:
+                out.print("The HTML report of time series is not available yet; --report skipped.")
+        if save is not None:
+            with steps.step(f"Saving the model to {save}"):
+                result.model.save(save)
+            out.print(f"Saved the model to {save}")
+
+
+def _report_takes_series() -> bool:
+    try:
+        from anomalyzer.report.timeview import is_series_result  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _print_series(data: str, df: pd.DataFrame, result: Any, label: str | None, top: int) -> None:
+    from anomalyzer.timeseries.reasons import duration, periods_text
+
+    model = result.model
+    series = list(model.series_.values())
+    points = result.points
+    out.print(f"[bold]Read[/bold] {data}: {len(df):,} rows, {len(df.columns)} columns")
+    steps = {duration(s.freq) for s in series}
+    by = f" (by '{model.group}')" if model.group is not None else ""
+    out.print(
+        f"[bold]Series[/bold] {len(series):,}{by}: {len(points):,} points on a "
+        f"{' / '.join(sorted(steps))} grid; values: {', '.join(model.channels)}"
+    )
+    notes = result.notes
+    if notes:
+        out.print(f"[bold]Notes[/bold] ({len(notes):,}):")
+        for note in notes[:10]:
+            out.print(f"  - {note}", highlight=False)
+        if len(notes) > 10:
+            out.print(f"  ... and {len(notes) - 10:,} more", highlight=False)
+    if len(series) == 1:
+        s = series[0]
+        out.print(f"[bold]Periods[/bold] {periods_text(s.periods, s.freq)}", highlight=False)
+    else:
+        counts: dict[str, int] = {}
+        for s in series:
+            text = ", ".join(duration(p * s.freq) for p in s.periods) or "none"
+            counts[text] = counts.get(text, 0) + 1
+        shown = "; ".join(
+            f"{text} in {n:,} series" for text, n in sorted(counts.items(), key=lambda kv: -kv[1])
+        )
+        out.print(f"[bold]Periods[/bold] {shown}", highlight=False)
+    n_points = int(points["is_anomaly"].sum())
+    out.print(
+        f"[bold]Detector[/bold] {model.detector_name}: [bold]{n_points:,}[/bold] of "
+        f"{len(points):,} points flagged ({n_points / max(len(points), 1):.2%}), "
+        f"{result.n_anomalies:,} of {len(df):,} rows"
+    )
+    if label is not None:
+        scored = result.frame["anomaly_score"].notna().to_numpy()
+        _print_against_label(_Scored(result.frame[scored]), df[label][scored], label)
+    if top:
+        _print_top_series(_top_rows(result.frame, top), model, result.frame)
+
+
+class _Scored:
+    """The rows of a series result that have a score, as the label summary reads them."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.scores = frame["anomaly_score"]
+
+
+def _print_top_series(frame: pd.DataFrame, model: Any, full: pd.DataFrame) -> None:
+    table = Table(show_header=True, header_style="bold", title="Top points by anomaly score")
+    table.add_column("rank", justify="right")
+    table.add_column(model.time)
+    cols = [model.group] if model.group is not None else []
+    cols += [c for c in model.channels if c in full.columns]
+    for col in cols:
+        table.add_column(col, justify="left" if col == model.group else "right")
+    table.add_column("score", justify="right")
+    table.add_column("flagged")
+    table.add_column("reason", overflow="fold")
+    from anomalyzer.timeseries.reasons import fmt_number
+
+    def cell(value: Any) -> str:
+        return fmt_number(value) if isinstance(value, float) else _cell(value)
+
+    for _, row in frame.iterrows():
+        table.add_row(
+            str(row["anomaly_rank"]),
+            str(row[model.time]),
+            *[cell(row[c]) for c in cols],
+            f"{row['anomaly_score']:.4g}",
+            "yes" if row["is_anomaly"] else "no",
+            row["anomaly_reason"],
+        )
+    out.print(table)
 
 
 @app.command()
@@ -214,6 +385,14 @@ def list_detectors() -> None:
     for name, summary in describe().items():
         table.add_row(name, spec(name).family, summary)
     out.print(table)
+    from anomalyzer import timeseries
+
+    series = Table(show_header=True, header_style="bold", title="Time-series detectors (--time)")
+    series.add_column("name")
+    series.add_column("what it finds")
+    for name, summary in timeseries.describe().items():
+        series.add_row(name, summary)
+    out.print(series)
 
 
 @app.command()
@@ -313,6 +492,11 @@ def benchmark(
     if output is not None:
         _write_board(long, output)
         out.print(f"Wrote {output}")
+
+
+# Scored files against labels, and point-by-point scoring: in their own module.
+app.command("evaluate")(evaluate_scored)
+app.command("stream")(stream)
 
 
 def _registry_names() -> list[str]:

@@ -62,8 +62,17 @@ from anomalyzer.destinations import check_destination
 from anomalyzer.detectors.base import BaseDetector
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import Model
+from anomalyzer.timeseries.model import FittedSeries, SeriesModel
 
-__all__ = ["ALLOWED_TYPES", "FORMAT", "FORMAT_VERSION", "load", "read_manifest", "save_model"]
+__all__ = [
+    "ALLOWED_TYPES",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "SERIES_ALLOWED_TYPES",
+    "load",
+    "read_manifest",
+    "save_model",
+]
 
 FORMAT = "anomalyzer-model"
 FORMAT_VERSION = 1
@@ -129,11 +138,26 @@ def _detector_types() -> tuple[str, ...]:
 #: The only types a model file may contain; passed to ``skops.io.loads``.
 ALLOWED_TYPES: tuple[str, ...] = (*_detector_types(), *_HELPER_TYPES, *_LIBRARY_TYPES)
 
+#: A series model file (``"kind": "series"`` in its manifest) holds one series
+#: detector per series; these are the only types its payload may contain: the
+#: series detectors (the committee's members are registered detectors too),
+#: and what a table model may hold, for the window detector's inner one.
+SERIES_KIND = "series"
+
+
+def _series_types() -> tuple[str, ...]:
+    from anomalyzer import timeseries
+
+    return tuple(f"anomalyzer.timeseries.{s.module}.{s.cls}" for s in timeseries._SPECS)
+
+
+SERIES_ALLOWED_TYPES: tuple[str, ...] = (*_series_types(), *ALLOWED_TYPES)
+
 
 # -- saving ------------------------------------------------------------------------------
 
 
-def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
+def save_model(model: Model | SeriesModel, path: str | os.PathLike[str]) -> Path:
     """Write the fitted ``model`` to ``path`` (conventionally ``*.azm``) and return the path.
 
     The file is written next to its destination and moved into place, so a
@@ -141,9 +165,11 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
     """
     import skops.io as sio
 
+    if isinstance(model, SeriesModel):
+        return _save_series(model, path)
     if not isinstance(model, Model):
         raise AnomalyzerError(
-            f"save_model needs an anomalyzer Model, not a {type(model).__name__}."
+            f"save_model needs an anomalyzer Model or SeriesModel, not a {type(model).__name__}."
         )
     model._check_fitted()
     path = Path(path)
@@ -307,7 +333,7 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     return _open(Path(path))[0]
 
 
-def load(path: str | os.PathLike[str]) -> Model:
+def load(path: str | os.PathLike[str]) -> Model | SeriesModel:
     """Read a model written by :func:`save_model`; nothing in the file is executed.
 
     A file that is not a model file, or one that was damaged or edited since it
@@ -320,6 +346,8 @@ def load(path: str | os.PathLike[str]) -> Model:
     path = Path(path)
     manifest, payload = _open(path)
     shown = f"Model file '{path}'"
+    if manifest.get("kind") == SERIES_KIND:
+        return _load_series(manifest, payload, shown)
     try:
         detector = sio.loads(payload, trusted=list(ALLOWED_TYPES))
     except UntrustedTypesFoundException as exc:
@@ -443,3 +471,195 @@ def _type_path(cls: type) -> str:
 def _short(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+# -- series models -----------------------------------------------------------------------
+#
+# The manifest holds the settings and, per series, its key, grid step, time
+# zone, channels, periods, threshold, notes and where its stream stands (the
+# last timestamp and the points seen); the payload holds the fitted detectors
+# and each series' last points (values and times as int64 nanoseconds), which
+# the reasons of streamed points are measured against. The points the model
+# was fitted on are not kept: the file is for scoring and streaming.
+
+
+def _save_series(model: SeriesModel, path: str | os.PathLike[str]) -> Path:
+    import skops.io as sio
+
+    model._check_fitted()
+    path = Path(path)
+    _check_destination(path)
+    series = list(model.series_.values())
+    state = {
+        "detectors": [s.detector for s in series],
+        "tail_values": [_array(s.tail_values) for s in series],
+        "tail_index": [_ns(s.tail_index) for s in series],
+    }
+    payload = sio.dumps(state, compression=zipfile.ZIP_DEFLATED)
+    extra = sorted(set(sio.get_untrusted_types(data=payload)) - set(SERIES_ALLOWED_TYPES))
+    if extra:
+        raise AnomalyzerError(
+            f"Cannot save this model: it holds {', '.join(extra)}, which model files do not "
+            "allow; use a detector from anomalyzer.timeseries.available()."
+        )
+    manifest = _series_manifest(model, series, payload)
+    _write_zip(path, manifest, payload)
+    return path
+
+
+def _series_manifest(
+    model: SeriesModel, series: list[FittedSeries], payload: bytes
+) -> dict[str, Any]:
+    import pandas as pd
+    import sklearn
+    import skops
+
+    from anomalyzer import __version__
+
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kind": SERIES_KIND,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "versions": {
+            "anomalyzer": __version__,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__,
+            "pandas": pd.__version__,
+            "skops": skops.__version__,
+        },
+        "model": {
+            "detector": model.detector,
+            "contamination": model.contamination,
+            "causal": model.causal,
+            "fill": model.fill,
+            "freq": None if model.freq is None else str(model.freq),
+            "params": _json_params(model.params, strict=True),
+            "time": model.time_,
+            "group": model.group_,
+            "label": model.label_,
+            "channels": [str(c) for c in model.channels_],
+            "n_rows": int(model.n_rows_),
+            "notes": [str(n) for n in model.notes],
+        },
+        "series": [
+            {
+                "key": _json_key(s.key),
+                "freq_ns": int(pd.Timedelta(s.freq).value),
+                "tz": None if s.index.tz is None else str(s.index.tz),
+                "channels": [str(c) for c in s.channels],
+                "periods": [int(p) for p in s.periods],
+                "threshold": s.threshold,
+                "notes": [str(n) for n in s.notes],
+                "last": None if s.last is None else pd.Timestamp(s.last).isoformat(),
+                "seen": int(s.seen),
+            }
+            for s in series
+        ],
+        "payload": {
+            "name": PAYLOAD,
+            "size": len(payload),
+            "sha256": hashlib.sha256(payload).hexdigest(),
+        },
+    }
+    manifest["digest"] = _digest(manifest, payload)
+    return manifest
+
+
+def _load_series(manifest: Mapping[str, Any], payload: bytes, shown: str) -> SeriesModel:
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        state = sio.loads(payload, trusted=list(SERIES_ALLOWED_TYPES))
+    except UntrustedTypesFoundException as exc:
+        raise AnomalyzerError(
+            f"{shown} holds types that model files may not contain ({_short(exc)}); "
+            "it was not loaded."
+        ) from None
+    except Exception as exc:  # anything skops cannot rebuild is damage, whatever its kind
+        raise AnomalyzerError(
+            f"{shown} is damaged: its detectors cannot be read ({type(exc).__name__}); "
+            "save the model again."
+        ) from None
+    try:
+        model = _rebuild_series(manifest, state)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise AnomalyzerError(
+            f"{shown} has an incomplete manifest ({type(exc).__name__}: {_short(exc)}); "
+            "save the model again."
+        ) from None
+    _warn_versions(shown, manifest.get("versions", {}))
+    return model
+
+
+def _rebuild_series(manifest: Mapping[str, Any], state: Mapping[str, Any]) -> SeriesModel:
+    import pandas as pd
+
+    from anomalyzer.timeseries.base import SeriesDetector
+
+    settings = manifest["model"]
+    # Built without SeriesModel.__init__: the fitted detectors are restored as saved.
+    model = SeriesModel.__new__(SeriesModel)
+    model.detector = str(settings["detector"])
+    model.contamination = settings["contamination"]
+    model.causal = bool(settings["causal"])
+    model.fill = settings["fill"]
+    model.freq = settings["freq"]
+    model.n_jobs = None
+    model.params = dict(settings["params"])
+    model.time_ = settings["time"]
+    model.group_ = settings["group"]
+    model.label_ = settings["label"]
+    model.channels_ = list(settings["channels"])
+    model.n_rows_ = int(settings["n_rows"])
+    model.notes_ = list(settings["notes"])
+    model.series_ = {}
+    entries = manifest["series"]
+    detectors, tails, stamps = state["detectors"], state["tail_values"], state["tail_index"]
+    if not (len(entries) == len(detectors) == len(tails) == len(stamps)):
+        raise ValueError("the manifest and the payload list different numbers of series")
+    for entry, det, tail, ns in zip(entries, detectors, tails, stamps, strict=True):
+        if det is not None and not isinstance(det, SeriesDetector):
+            raise TypeError(f"a series holds a {type(det).__name__}, not a series detector")
+        tz = entry["tz"]
+        index = pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("M8[ns]"))
+        if tz is not None:
+            index = index.tz_localize("UTC").tz_convert(tz)
+        last = entry["last"]
+        key = entry["key"]
+        model.series_[key] = FittedSeries(
+            key=key,
+            detector=det,
+            index=index,
+            freq=pd.Timedelta(int(entry["freq_ns"]), unit="ns"),
+            channels=list(entry["channels"]),
+            notes=list(entry["notes"]),
+            periods=[int(p) for p in entry["periods"]],
+            last=None if last is None else pd.Timestamp(last),
+            seen=int(entry["seen"]),
+            tail_values=None if tail is None else np.asarray(tail, dtype=np.float64),
+            tail_index=index,
+        )
+    return model
+
+
+def _array(values: Any) -> Any:
+    return None if values is None else np.ascontiguousarray(values, dtype=np.float64)
+
+
+def _ns(index: Any) -> Any:
+    """Times as int64 nanoseconds since the epoch (UTC for zone-aware ones)."""
+    if index is None:
+        return None
+    return np.asarray(index.as_unit("ns").asi8, dtype=np.int64)
+
+
+def _json_key(key: Any) -> Any:
+    """A group key as JSON: numbers, text, booleans and None as they are, others as text."""
+    if isinstance(key, np.generic):
+        key = key.item()
+    if key is None or isinstance(key, bool | int | float | str):
+        return key
+    return str(key)

@@ -8,6 +8,11 @@ matrix; when there is a date column, the rows over time. plotly.js is embedded
 once, so the file opens offline; figures draw binned or sampled data, so the
 report of a million rows stays a few megabytes.
 
+A series detection (``anomalyzer.detect(df, time=...)``) gets a time view
+instead: each series with its expected band, flagged points and periods,
+labelled windows and filled gaps above its anomaly score, the top flagged
+points and the data defects handled (see :mod:`anomalyzer.report.timeview`).
+
 >>> import tempfile, pandas as pd
 >>> import anomalyzer as az
 >>> df = pd.DataFrame({"x": [1.0, 1.1, 0.9, 1.0, 1.2, 0.8, 9.0] * 3, "k": list("aab") * 7})
@@ -22,16 +27,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from anomalyzer.destinations import check_destination
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.result import DetectionResult
 
+if TYPE_CHECKING:
+    from anomalyzer.report.timeview import SeriesLike
+
 __all__ = ["build_report", "write_report"]
 
 
 def build_report(
-    result: DetectionResult,
+    result: DetectionResult | SeriesLike,
     *,
     label: str | None = None,
     time: str | None = None,
@@ -39,17 +48,22 @@ def build_report(
 ) -> str:
     """The HTML page of ``result`` as text (see :func:`write_report`)."""
     from anomalyzer.report.content import collect
-    from anomalyzer.report.render import render
+    from anomalyzer.report.render import render, render_series
+    from anomalyzer.report.timeview import collect_series, is_series_result
 
+    # Duck typing: a series result is whatever has the points table and the scored rows.
+    if is_series_result(result):
+        return render_series(collect_series(result, label=label, time=time, source=source))
     if not isinstance(result, DetectionResult):
         raise AnomalyzerError(
-            f"A report needs the DetectionResult of anomalyzer.detect, not a {type(result).__name__}."
+            "A report needs the DetectionResult of anomalyzer.detect (or its series result), "
+            f"not a {type(result).__name__}."
         )
     return render(collect(result, label=label, time=time, source=source))
 
 
 def write_report(
-    result: DetectionResult,
+    result: DetectionResult | SeriesLike,
     path: str | os.PathLike[str],
     *,
     label: str | None = None,
@@ -63,6 +77,12 @@ def write_report(
     with one. ``time`` names the date column of the over-time view; by default
     the first date column used as a feature. ``source`` is shown as the data's
     name in the title.
+
+    ``result`` may also be a series detection (anything with ``points`` and
+    ``frame``, as ``anomalyzer.detect(df, time=...)`` returns): the page is then
+    its time view. ``label`` names the 0/1 column of its points shaded as
+    labelled windows (``label`` by default), and ``time`` may only repeat the
+    time column the series were detected along.
     """
     path = check_destination(path, "report")
     html = build_report(result, label=label, time=time, source=source)

@@ -197,3 +197,80 @@ SECTION = """{% macro section(s, metrics) %}
   {% if s.note %}<p class="note">{{ s.note }}</p>{% endif %}
 </section>
 {% endmacro %}"""
+
+# The page of a series detection: the same head, style, sections and sorter as
+# the tabular page, with the time view, the top flagged points and the notes.
+SERIES_STYLE = """
+ul.notes { margin: 0; padding-left: 20px; }
+ul.notes li { margin: 2px 0; }
+"""
+
+SERIES_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="anomalyzer {{ version }}">
+<title>{{ c.title }}</title>
+<link rel="icon" href="data:,">
+<style>{{ style }}{{ series_style }}</style>
+<script>{{ plotly_js }}</script>
+</head>
+<body>
+<header>
+  <h1>{{ c.title }}</h1>
+  <p>Generated {{ c.generated }} by anomalyzer {{ version }}. {{ c.sampling_note }}</p>
+</header>
+<main>
+<section id="summary">
+  <h2>Summary</h2>
+  <div class="cards">
+  {% for key, value in c.summary %}
+    <div class="card{% if key == 'flagged' %} flagged{% endif %}">
+      <div class="k">{{ key }}</div><div class="v">{{ value }}</div>
+    </div>
+  {% endfor %}
+  </div>
+</section>
+
+{% for s in sections %}{{ section(s, []) }}{% endfor %}
+
+<section id="top">
+  <h2>Top flagged points</h2>
+  <p class="intro">{{ c.table_note }}</p>
+  <div class="table-wrap">
+  <table class="sortable" id="top-table">
+    <thead><tr>{% for h in c.table_head %}<th scope="col">{{ h }}</th>{% endfor %}</tr></thead>
+    <tbody>
+    {% for row in c.table_rows %}
+      <tr>
+      {% for text, value in row %}
+        {% if loop.last %}
+        <td class="reason">{{ text }}</td>
+        {% else %}
+        <td{% if value %} class="num" data-value="{{ value }}"{% endif %}>{{ text }}</td>
+        {% endif %}
+      {% endfor %}
+      </tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  </div>
+</section>
+
+<section id="notes">
+  <h2>Data defects handled</h2>
+  {% if c.notes %}
+  <ul class="notes">
+  {% for note in c.notes %}<li>{{ note }}</li>{% endfor %}
+  </ul>
+  {% else %}
+  <p class="intro">None were found.</p>
+  {% endif %}
+</section>
+</main>
+<footer>Self-contained report: it opens offline and loads nothing from the network.</footer>
+<script>{{ sorter }}</script>
+</body>
+</html>
+"""

@@ -30,6 +30,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/iforest_speed.py
 	$(PY) benchmarks/labelled.py
 	$(PY) benchmarks/cli_scale.py
+	$(PY) benchmarks/nab_baselines.py
+	$(PY) benchmarks/nab.py --per-series
+	$(PY) benchmarks/ts_groups.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

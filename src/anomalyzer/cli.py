@@ -255,9 +255,10 @@ def _print_series(data: str, df: pd.DataFrame, result: Any, label: str | None, t
         for s in series:
             text = ", ".join(duration(p * s.freq) for p in s.periods) or "none"
             counts[text] = counts.get(text, 0) + 1
-        shown = "; ".join(
-            f"{text} in {n:,} series" for text, n in sorted(counts.items(), key=lambda kv: -kv[1])
-        )
+        ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+        shown = "; ".join(f"{text} in {n:,} series" for text, n in ranked[:3])
+        if len(ranked) > 3:
+            shown += f"; other periods in {sum(n for _, n in ranked[3:]):,} series"
         out.print(f"[bold]Periods[/bold] {shown}", highlight=False)
     n_points = int(points["is_anomaly"].sum())
     out.print(

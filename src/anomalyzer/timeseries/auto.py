@@ -26,10 +26,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 from sklearn.base import clone
-
-import numba
 
 from anomalyzer.timeseries import conformal
 from anomalyzer.timeseries.base import SeriesDetector, SeriesParts
@@ -48,6 +47,8 @@ _MAX_PROFILE_POINTS = 50_000
 # scores: past it, a point is certainly anomalous to that member, and one
 # member's runaway scale must not drown the others' evidence.
 _CAP = 50.0
+# Members whose scores are distances rather than residuals in robust SDs.
+_DISTANCE_MEMBERS = frozenset({"matrix_profile", "window"})
 # How suspect the points next to an anomaly are, at most, relative to it.
 _NEIGHBOUR_SHARE = 0.5
 
@@ -62,9 +63,10 @@ class SeriesAuto(SeriesDetector):
     >>> x[400:] += 1.5
     >>> det = SeriesAuto().fit(x)
     >>> sorted(det.members_)
-    ['level_shift', 'matrix_profile', 'rolling_z', 'stl', 'variance_change']
-    >>> int(np.argmax(det.decision_scores_))
-    300
+    ['level_shift', 'matrix_profile', 'rolling_z', 'stl', 'variance_change', 'window']
+    >>> flags = det.predict(x)
+    >>> bool(flags[300]), bool(flags[400:410].any()), int(flags[:250].sum())
+    (True, True, 0)
     """
 
     _joint = False
@@ -109,13 +111,15 @@ class SeriesAuto(SeriesDetector):
             centre, spread = _normaliser(_transform(name, fitted.decision_scores_))
             self.centre_[name], self.spread_[name] = centre, spread
         self.band_member_ = "stl" if "stl" in self.members_ else "rolling_z"
+        if not self.causal:
+            self._fit_flags()
 
     def _choose(self, n: int) -> dict[str, SeriesDetector]:
         period: list[int] = list(self.periods_)
         window = int(min(100, max(10, n // 10)))
         change_window = min(30, max(6, n // 20))
         members: dict[str, SeriesDetector] = {
-            "rolling_z": RollingZ(window=window, period=period),
+            "rolling_z": RollingZ(window=window, period=[]),
             "level_shift": LevelShift(window=change_window, period=period),
         }
         if self.causal:
@@ -155,55 +159,73 @@ class SeriesAuto(SeriesDetector):
 
     def _step(self, state: dict[str, Any], X: np.ndarray) -> SeriesParts:
         parts = {name: m._step(state[name], X) for name, m in self.fitted_members_.items()}
-        surprises = []
-        shares = []
-        for name, p in parts.items():
-            member = self.fitted_members_[name]
-            raw = member._score_of(p)
-            surprises.append(conformal.surprise(raw, state[f"rank:{name}"], two_sided=False))
-            shares.append(_shares(member._contributions(p.z)))
-        committee = np.mean(surprises, axis=0)
+        n, c = X.shape
+        surprises = np.empty((len(parts), n))
+        for k, (name, p) in enumerate(parts.items()):
+            raw = self.fitted_members_[name]._score_of(p)
+            surprises[k] = conformal.surprise(raw, state[f"rank:{name}"], two_sided=False)
+        committee = surprises.mean(axis=0)
         # The value's own rarity, per channel: a new high or low.
-        values = np.column_stack(
-            [
-                conformal.surprise(X[:, j], state[f"rank:value{j}"], two_sided=True)
-                for j in range(X.shape[1])
-            ]
-        )
+        values = np.empty((n, c))
+        for j in range(c):
+            values[:, j] = conformal.surprise(X[:, j], state[f"rank:value{j}"], two_sided=True)
         rarity = values.max(axis=1)
-        share = np.where(
-            (rarity > committee)[:, None],
-            _shares(values),
-            np.stack(shares)[np.argmax(np.stack(surprises), axis=0), np.arange(X.shape[0])],
-        )
         score = _cool_down(np.maximum(committee, rarity), state["recent"], state["recent_counts"])
         band = parts[self.band_member_]
+        if c == 1:
+            # One channel carries the whole score; no shares to work out.
+            return SeriesParts(score[:, None], band.expected, band.scale, score)
+        best = np.argmax(surprises, axis=0)
+        shares = np.stack(
+            [_shares(self.fitted_members_[name]._contributions(p.z)) for name, p in parts.items()]
+        )
+        share = np.where((rarity > committee)[:, None], _shares(values), shares[best, np.arange(n)])
         return SeriesParts(share * score[:, None], band.expected, band.scale, score)
 
     def _batch(self, X: np.ndarray) -> SeriesParts:
-        parts = self._merge({name: m._batch(X) for name, m in self.fitted_members_.items()})
-        # Kept for the threshold at fit: flags are read off the points' own
-        # scores, so a neighbour is flagged only next to an anomaly at least
-        # twice as strong as the threshold.
-        self._unspread = parts.score
-        score = _spread(parts.score, self._context(X.shape[0]) // 2)
-        return SeriesParts(parts.z, parts.expected, parts.scale, score)
+        members = {name: m._batch_cached(X) for name, m in self.fitted_members_.items()}
+        parts = self._merge(members)
+        score = _spread(parts.score, self._context(X.shape[0]) // 2, self.committee_threshold_)
+        return SeriesParts(parts.z, parts.expected, parts.scale, self._lift(members, score))
+
+    def _fit_flags(self) -> None:
+        """Thresholds of the committee and of its residual members, from their tails.
+
+        A generalised ESD test on the robust z of the residual members' (log)
+        committee sets the committee's threshold; the distance members
+        (shapes, windows) are left out of that reference, as their plateaus
+        and heavy tails would lift it above plain spikes. A second ESD test on
+        the residual members' linear z flags what one of them finds extreme
+        even where the log scale compresses it (a large spike next to a
+        shape anomaly); those points are lifted just above the threshold.
+        """
+        names = [n for n in self.fitted_members_ if n not in _DISTANCE_MEMBERS]
+        self.linear_: dict[str, tuple[float, float]] = {}
+        logs, linear = [], []
+        for name in names:
+            raw = self.fitted_members_[name].decision_scores_
+            logs.append(self._scaled(name, raw))
+            centre, spread = _normaliser(np.maximum(raw, 0.0))
+            self.linear_[name] = (centre, spread)
+            linear.append((np.maximum(raw, 0.0) - centre) / spread)
+        self.committee_threshold_ = _esd_level(np.max(logs, axis=0))
+        self.residual_threshold_ = _esd_level(np.max(linear, axis=0))
+
+    def _lift(self, parts: dict[str, SeriesParts], score: np.ndarray) -> np.ndarray:
+        linear = [
+            (np.maximum(self.fitted_members_[n]._score_of(parts[n]), 0.0) - c) / s
+            for n, (c, s) in self.linear_.items()
+        ]
+        if not linear or not np.isfinite(self.residual_threshold_):
+            return score
+        extreme = np.max(linear, axis=0) / max(self.residual_threshold_, 1e-12)
+        lifted = self.committee_threshold_ + np.log1p(np.maximum(extreme, 0.0))
+        return np.where(extreme > 1.0, np.maximum(score, lifted), score)
 
     def _threshold(self, scores: np.ndarray) -> float:
-        own = getattr(self, "_unspread", None)
-        if self.causal or own is None or own.shape != scores.shape:
+        if self.causal or self.contamination != "auto":
             return super()._threshold(scores)
-        del self._unspread
-        if self.contamination != "auto":
-            return super()._threshold(own)
-        # The committee takes the largest of several members, so its tail is
-        # heavier than any one's; a generalised ESD test on its robust z
-        # decides how far into that tail the anomalies reach.
-        centre = float(np.median(own))
-        spread = float(1.4826 * np.median(np.abs(own - centre)))
-        if not spread > 0:
-            return super()._threshold(own)
-        return centre + spread * esd_threshold((own - centre) / spread)
+        return self.committee_threshold_
 
     def _merge(self, parts: dict[str, SeriesParts]) -> SeriesParts:
         scores = []
@@ -231,7 +253,7 @@ class SeriesAuto(SeriesDetector):
         X = check_series(X, n_channels=self.n_features_in_)
         out = {}
         for name, member in self.fitted_members_.items():
-            parts = member._step(member._new_state(), X) if self.causal else member._batch(X)
+            parts = member._step(member._new_state(), X) if self.causal else member._batch_cached(X)
             out[name] = self._scaled(name, member._score_of(parts))
         return out
 
@@ -240,27 +262,32 @@ class SeriesAuto(SeriesDetector):
         return self.fitted_members_[self.band_member_].expected_band(X)
 
 
-def _spread(score: np.ndarray, half: int) -> np.ndarray:
+def _spread(score: np.ndarray, half: int, cap: float = np.inf) -> np.ndarray:
     """Each point's score, or half a neighbour's tapered to nothing over ``half`` points.
 
     An anomaly in a series is a period more often than a point: the points
     around a clear one are suspect too, though less than it. Half, tapering
     linearly, keeps the anomaly itself, and anomalies elsewhere, above the
-    neighbours of another.
+    neighbours of another. What a point takes from its neighbours stays at or
+    below ``cap`` (the threshold), so it ranks a point higher without
+    flagging it.
 
     >>> _spread(np.array([0.0, 0.0, 4.0, 0.0, 0.0]), 1).tolist()
     [0.0, 1.0, 4.0, 1.0, 0.0]
+    >>> _spread(np.array([0.0, 0.0, 4.0, 0.0, 0.0]), 1, cap=0.5).tolist()
+    [0.0, 0.5, 4.0, 0.5, 0.0]
     """
     if half < 1:
         return score
     base = float(np.median(score))
     excess = np.maximum(score - base, 0.0)
-    out = excess.copy()
+    taken = np.zeros_like(excess)
     for k in range(1, half + 1):
         weight = _NEIGHBOUR_SHARE * (1.0 - k / (half + 1.0))
-        out[k:] = np.maximum(out[k:], weight * excess[:-k])
-        out[:-k] = np.maximum(out[:-k], weight * excess[k:])
-    return base + out
+        taken[k:] = np.maximum(taken[k:], weight * excess[:-k])
+        taken[:-k] = np.maximum(taken[:-k], weight * excess[k:])
+    taken = np.minimum(taken, max(cap - base, 0.0))
+    return base + np.maximum(excess, taken)
 
 
 def _shares(contrib: np.ndarray) -> np.ndarray:
@@ -283,6 +310,15 @@ def _cool_down(score, recent, counts):  # pragma: no cover - compiled
         recent[counts[0] % w] = score[i]
         counts[0] += 1
     return out
+
+
+def _esd_level(values: np.ndarray) -> float:
+    """The value above which a generalised ESD test on the robust z of ``values`` flags."""
+    centre = float(np.median(values))
+    spread = float(1.4826 * np.median(np.abs(values - centre)))
+    if not spread > 0:
+        return float(np.max(values))
+    return centre + spread * esd_threshold((values - centre) / spread)
 
 
 def _transform(name: str, scores: np.ndarray) -> np.ndarray:

@@ -110,6 +110,9 @@ class SeriesDetector(BaseEstimator):
             self.stream_state_ = state
         else:
             parts = self._batch(X)
+            # Scoring the series just fitted is the common case (detect,
+            # bands, reasons, a committee of members): keep its parts.
+            self._fit_cache = (_fingerprint(X), parts)
         self._fit_combination(parts.z)
         self.decision_scores_ = self._score_of(parts)
         self.threshold_ = self._threshold(self.decision_scores_)
@@ -125,7 +128,19 @@ class SeriesDetector(BaseEstimator):
         X = check_series(X, n_channels=self.n_features_in_)
         if self.causal:
             return self._step(self._new_state(), X)
+        return self._batch_cached(X)
+
+    def _batch_cached(self, X: np.ndarray) -> SeriesParts:
+        cache = getattr(self, "_fit_cache", None)
+        if cache is not None and cache[0] == _fingerprint(X):
+            return cache[1]
         return self._batch(X)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The cache is a by-product of fitting, not part of the model.
+        state = dict(super().__getstate__())
+        state.pop("_fit_cache", None)
+        return state
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Negated anomaly score, scikit-learn's convention (higher = more normal)."""
@@ -267,6 +282,10 @@ class SeriesDetector(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
+
+
+def _fingerprint(X: np.ndarray) -> tuple[tuple[int, ...], int]:
+    return X.shape, hash(np.ascontiguousarray(X).tobytes())
 
 
 def robust_scale(values: np.ndarray, floor: float = 0.0) -> np.ndarray:

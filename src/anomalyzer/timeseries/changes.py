@@ -76,12 +76,17 @@ class _TwoWindows(SeriesDetector):
     def _step(self, state: dict[str, Any], X: np.ndarray) -> SeriesParts:
         seen = int(state["counts"][0])
         season = seasonal_values(self.profiles_, seen, X.shape[0])
-        held = min(seen, self._history())
-        rest = np.vstack([state["history"][self._history() - held :], X - season])
+        size = self._history()
+        held = min(seen, size)
+        rest = np.concatenate((state["history"][size - held :], X - season))
         z, expected, scale = _compare(
             rest, self.window, self._recent(), self.floor_, self._kind, True, held
         )
-        state["history"][:] = np.vstack([np.zeros_like(state["history"]), rest])[-self._history() :]
+        # The newest points go to the end of the fixed-size history.
+        keep = min(rest.shape[0], size)
+        history = state["history"]
+        history[: size - keep] = history[keep:].copy() if keep < size else history[:0]
+        history[size - keep :] = rest[rest.shape[0] - keep :]
         state["counts"][0] = seen + X.shape[0]
         return SeriesParts(z, expected + season, scale)
 

@@ -25,8 +25,8 @@ def new_state(capacity: int) -> dict[str, Any]:
     """An empty buffer for ``capacity`` past values.
 
     >>> s = new_state(100)
-    >>> surprise(np.arange(30.0), s, two_sided=False).round(2)[-1]
-    3.43
+    >>> float(surprise(np.arange(30.0), s, two_sided=False)[-1].round(2))
+    3.4
     """
     return {
         "sorted": np.zeros(capacity),

@@ -85,6 +85,8 @@ class SeasonalDecomposition(SeriesDetector):
             resid = np.diff(resid, axis=0) / np.sqrt(2.0) if resid.shape[0] > 1 else resid
         else:
             resid = self._residual(X)
+            # fit scores the same series next: one decomposition serves both.
+            self._fit_resid = (X.shape, hash(X.tobytes()), resid)
         self.resid_scale_ = robust_scale(resid, floor=0.0)
         self.resid_scale_ = np.maximum(self.resid_scale_, self.floor_)
 
@@ -103,6 +105,9 @@ class SeasonalDecomposition(SeriesDetector):
         return SeriesParts(z, expected, np.broadcast_to(self.resid_scale_, X.shape).copy())
 
     def _residual(self, X: np.ndarray) -> np.ndarray:
+        kept = self.__dict__.pop("_fit_resid", None)
+        if kept is not None and kept[:2] == (X.shape, hash(X.tobytes())):
+            return kept[2]
         return np.column_stack([_stl_residual(X[:, j], self.periods_) for j in range(X.shape[1])])
 
     # -- causal ---------------------------------------------------------------
@@ -200,7 +205,7 @@ def _seasonal_span(n: int, period: int) -> int:
 def _jumps(period: int, seasonal: int) -> dict[str, int]:
     # Cleveland's speed-up, and R's stl default: the loess smoothers are
     # evaluated every tenth of their span and interpolated in between.
-    trend = int(math.ceil(1.5 * period / (1.0 - 1.5 / seasonal)))
+    trend = math.ceil(1.5 * period / (1.0 - 1.5 / seasonal))
     trend += 1 - trend % 2
     low_pass = period + 1 - period % 2
     return {

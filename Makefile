@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(PY) examples/make_data.py --quiet
 	mkdir -p out
 	$(VENV)/bin/anomalyzer detect examples/transactions.csv --label is_fraud --top 10 --report out/demo_report.html
+	$(VENV)/bin/anomalyzer detect examples/server_metrics.csv --time timestamp --group host --label is_incident --top 10 --report out/demo_series_report.html
 
 test: $(STAMP)
 	sh tests/setup_browser.sh

@@ -97,7 +97,7 @@ class SeriesAuto(SeriesDetector):
             periods = detect_periods(X[:, 0])
         else:
             periods = [int(p) for p in np.atleast_1d(self.period)]
-        periods = [p for p in periods if 2 * p <= n]
+        periods = [p for p in periods if 2 * p < n]
         strength = seasonality_strength(X[:, 0], periods[0]) if periods else 0.0
         self.periods_ = periods if strength >= _MIN_STRENGTH else []
         self.seasonality_strength_ = float(strength)
@@ -194,7 +194,8 @@ class SeriesAuto(SeriesDetector):
         A generalised ESD test on the robust z of the residual members' (log)
         committee sets the committee's threshold; the distance members
         (shapes, windows) are left out of that reference, as their plateaus
-        and heavy tails would lift it above plain spikes. A second ESD test on
+        and heavy tails would lift it above plain spikes, and are scaled so
+        their own test's level falls on it. A second ESD test on
         the residual members' linear z flags what one of them finds extreme
         even where the log scale compresses it (a large spike next to a
         shape anomaly); those points are lifted just above the threshold.
@@ -210,6 +211,14 @@ class SeriesAuto(SeriesDetector):
             linear.append((np.maximum(raw, 0.0) - centre) / spread)
         self.committee_threshold_ = _esd_level(np.max(logs, axis=0))
         self.residual_threshold_ = _esd_level(np.max(linear, axis=0))
+        for name in self.fitted_members_:
+            if name in _DISTANCE_MEMBERS:
+                # A distance member whose own tail test would flag only above
+                # the committee's threshold is scaled down to meet it there:
+                # its plateaus must not flag more than its own test does.
+                level = _esd_level(self._scaled(name, self.fitted_members_[name].decision_scores_))
+                if level > self.committee_threshold_ > 0:
+                    self.spread_[name] *= level / self.committee_threshold_
 
     def _lift(self, parts: dict[str, SeriesParts], score: np.ndarray) -> np.ndarray:
         linear = [

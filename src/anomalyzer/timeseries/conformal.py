@@ -7,6 +7,13 @@ detection of Laxhammar & Falkman, 2015). It puts scores of any scale, from any
 series, on one scale, so one threshold means the same rarity everywhere. The
 past is a bounded sorted buffer: the newest ``capacity`` values, the oldest
 dropping out first, so memory and time per point stay fixed.
+
+An empirical p-value cannot go below ``1 / (1 + #past)``: with a short past,
+a value far beyond anything seen would score no higher than one just past the
+maximum. Beyond the ``TAIL`` largest past values (or smallest, two-sided) the
+tail is extrapolated as exponential, the peaks-over-threshold model with shape
+0: ``p = K / (1 + #past) * exp(-(v - u) / mean excess over u)``, where ``u`` is
+the K-th largest past value.
 """
 
 from __future__ import annotations
@@ -19,6 +26,12 @@ import numpy as np
 
 # Fewest past values a p-value is computed from; before, the surprise is 0.
 MIN_PAST = 20
+# Surprises stop at -log(1e-30), about 69: beyond it every value is as
+# impossible as the next, and scores stay finite.
+_SMALLEST_P = 1e-30
+# Past values in each tail the exponential extrapolation is fitted to: at
+# least 10, else 1% of the past.
+TAIL = 10
 
 
 def new_state(capacity: int) -> dict[str, Any]:
@@ -51,6 +64,20 @@ def surprise(values: np.ndarray, state: dict[str, Any], *, two_sided: bool) -> n
 
 
 @numba.njit(cache=True)
+def _tail_p(top, v, tail, held, sign):  # pragma: no cover - compiled
+    # top: the `tail` most extreme past values (sorted ascending); sign +1 for
+    # the upper tail, -1 for the lower one.
+    u = top[0] if sign > 0 else top[tail - 1]
+    excess = 0.0
+    for x in top:
+        excess += sign * (x - u)
+    excess /= tail
+    if not excess > 0.0:
+        return 1.0
+    return tail / (1.0 + held) * math.exp(-sign * (v - u) / excess)
+
+
+@numba.njit(cache=True)
 def _surprise(values, sorted_, fifo, counts, two_sided):  # pragma: no cover - compiled
     n = values.size
     cap = sorted_.size
@@ -61,10 +88,16 @@ def _surprise(values, sorted_, fifo, counts, two_sided):  # pragma: no cover - c
         lo = np.searchsorted(sorted_[:held], v, side="left")
         hi = np.searchsorted(sorted_[:held], v, side="right")
         if held >= MIN_PAST:
-            k = held - lo  # past values >= v
+            above = held - lo  # past values >= v
+            p = (1.0 + above) / (1.0 + held)
+            tail = max(TAIL, held // 100)
+            if above < tail:
+                p = min(p, _tail_p(sorted_[held - tail : held], v, tail, held, 1.0))
             if two_sided:
-                k = min(k, hi)  # or <= v
-            out[i] = -math.log((1.0 + k) / (1.0 + held))
+                p = min(p, (1.0 + hi) / (1.0 + held))  # or <= v
+                if hi < tail:
+                    p = min(p, _tail_p(sorted_[:tail], v, tail, held, -1.0))
+            out[i] = -math.log(max(p, _SMALLEST_P))
         if held == cap:
             # Drop the oldest value before inserting the new one.
             old = fifo[counts[1]]

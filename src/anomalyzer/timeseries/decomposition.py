@@ -170,7 +170,7 @@ def _usable_periods(X: np.ndarray, period: int | list[int] | None) -> list[int]:
     else:
         periods = [int(p) for p in np.atleast_1d(period)]
     # A period needs two full cycles to be told apart from the trend.
-    return sorted(p for p in periods if 2 * p <= X.shape[0])
+    return sorted(p for p in periods if 2 * p < X.shape[0])
 
 
 def _stl_residual(x: np.ndarray, periods: list[int]) -> np.ndarray:

@@ -100,9 +100,15 @@ def _pyod_scores(name: str, values: np.ndarray) -> np.ndarray:
         "MatrixProfile": MatrixProfile,
         "SpectralResidual": SpectralResidual,
     }[name]
+    # PyOD's defaults, with TimeSeriesOD's isolation forest seeded so runs repeat.
+    params = {}
+    if name == "TimeSeriesOD":
+        from pyod.models.iforest import IForest
+
+        params["detector"] = IForest(random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        det = cls().fit(values.reshape(-1, 1))
+        det = cls(**params).fit(values.reshape(-1, 1))
     return np.nan_to_num(np.asarray(det.decision_scores_, dtype=np.float64))
 
 

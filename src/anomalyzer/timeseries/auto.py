@@ -97,7 +97,7 @@ class SeriesAuto(SeriesDetector):
             periods = detect_periods(X[:, 0])
         else:
             periods = [int(p) for p in np.atleast_1d(self.period)]
-        periods = [p for p in periods if 2 * p < n]
+        periods = [p for p in periods if 2 * p <= n]
         strength = seasonality_strength(X[:, 0], periods[0]) if periods else 0.0
         self.periods_ = periods if strength >= _MIN_STRENGTH else []
         self.seasonality_strength_ = float(strength)
@@ -185,40 +185,33 @@ class SeriesAuto(SeriesDetector):
     def _batch(self, X: np.ndarray) -> SeriesParts:
         members = {name: m._batch_cached(X) for name, m in self.fitted_members_.items()}
         parts = self._merge(members)
-        score = _spread(parts.score, self._context(X.shape[0]) // 2, self.committee_threshold_)
+        score = _spread(parts.score, self._context(X.shape[0]) // 2)
         return SeriesParts(parts.z, parts.expected, parts.scale, self._lift(members, score))
 
     def _fit_flags(self) -> None:
         """Thresholds of the committee and of its residual members, from their tails.
 
-        A generalised ESD test on the robust z of the residual members' (log)
-        committee sets the committee's threshold; the distance members
-        (shapes, windows) are left out of that reference, as their plateaus
-        and heavy tails would lift it above plain spikes, and are scaled so
-        their own test's level falls on it. A second ESD test on
-        the residual members' linear z flags what one of them finds extreme
-        even where the log scale compresses it (a large spike next to a
-        shape anomaly); those points are lifted just above the threshold.
+        A generalised ESD test on the robust z of the committee's training
+        scores sets its threshold. The distance members (shapes, windows) give
+        that tail its weight: their plateaus lift the threshold, so only a
+        clear discord flags a period. A second ESD test, on the residual
+        members' linear z, flags what one of them finds extreme even where the
+        log scale and the plateaus hide it (a large spike, when no level shift
+        in the same series is larger still); those points are lifted just
+        above the threshold.
         """
-        names = [n for n in self.fitted_members_ if n not in _DISTANCE_MEMBERS]
-        self.linear_: dict[str, tuple[float, float]] = {}
         logs, linear = [], []
-        for name in names:
-            raw = self.fitted_members_[name].decision_scores_
+        self.linear_: dict[str, tuple[float, float]] = {}
+        for name, member in self.fitted_members_.items():
+            raw = member.decision_scores_
             logs.append(self._scaled(name, raw))
+            if name in _DISTANCE_MEMBERS:
+                continue
             centre, spread = _normaliser(np.maximum(raw, 0.0))
             self.linear_[name] = (centre, spread)
             linear.append((np.maximum(raw, 0.0) - centre) / spread)
         self.committee_threshold_ = _esd_level(np.max(logs, axis=0))
-        self.residual_threshold_ = _esd_level(np.max(linear, axis=0))
-        for name in self.fitted_members_:
-            if name in _DISTANCE_MEMBERS:
-                # A distance member whose own tail test would flag only above
-                # the committee's threshold is scaled down to meet it there:
-                # its plateaus must not flag more than its own test does.
-                level = _esd_level(self._scaled(name, self.fitted_members_[name].decision_scores_))
-                if level > self.committee_threshold_ > 0:
-                    self.spread_[name] *= level / self.committee_threshold_
+        self.residual_threshold_ = _esd_level(np.max(linear, axis=0)) if linear else np.inf
 
     def _lift(self, parts: dict[str, SeriesParts], score: np.ndarray) -> np.ndarray:
         linear = [
@@ -228,7 +221,9 @@ class SeriesAuto(SeriesDetector):
         if not linear or not np.isfinite(self.residual_threshold_):
             return score
         extreme = np.max(linear, axis=0) / max(self.residual_threshold_, 1e-12)
-        lifted = self.committee_threshold_ + np.log1p(np.maximum(extreme, 0.0))
+        # Just above the threshold (ordered by how extreme): flagged, without
+        # outranking what the committee itself finds stronger.
+        lifted = self.committee_threshold_ + 1e-6 * np.log1p(np.maximum(extreme, 0.0))
         return np.where(extreme > 1.0, np.maximum(score, lifted), score)
 
     def _threshold(self, scores: np.ndarray) -> float:

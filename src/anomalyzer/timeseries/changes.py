@@ -182,9 +182,11 @@ def _compare(y, before, after, floor, kind, causal, start):  # pragma: no cover 
             if kind == 0:
                 s_b, m_b = _mad(col[b_lo:b_hi], floor[j])
                 s_a, m_a = _mad(col[a_lo:a_hi], floor[j])
-                # Offline, the windows' pooled spread; causally, the one
-                # before, since the newest points may hold the change itself.
-                s = math.sqrt(0.5 * (s_b * s_b + s_a * s_a)) if not causal else s_b
+                # Offline, the smaller of the two windows' spreads (a shift
+                # out of a quiet stretch counts in the quiet one's units);
+                # causally, the one before, as the newest points may hold
+                # the change itself.
+                s = min(s_b, s_a) if not causal else s_b
                 s = max(s, floor[j])
                 mean_b = _winsorised_mean(col[b_lo:b_hi], m_b, s_b)
                 mean_a = _winsorised_mean(col[a_lo:a_hi], m_a, s_a)

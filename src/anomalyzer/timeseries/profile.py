@@ -30,7 +30,7 @@ def fitted_periods(X: np.ndarray, period: int | list[int] | None) -> list[int]:
         periods = detect_periods(X[:, 0])
     else:
         periods = [int(p) for p in np.atleast_1d(period)]
-    return sorted(p for p in periods if 2 * p < X.shape[0])
+    return sorted(p for p in periods if 2 * p <= X.shape[0])
 
 
 def fit_profiles(values: np.ndarray, periods: list[int]) -> list[np.ndarray]:

@@ -209,6 +209,9 @@ def causal_table(corpus: list, detectors: list[str], jobs: int) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("standard", ascending=False)
 
 
+_STREAM_SECONDS = 20.0
+
+
 def stream_table(corpus: list, detectors: list[str], points: int = 3000) -> pd.DataFrame:
     # The longest series, streamed one point at a time after fitting on its start.
     name, data, _ = max(corpus, key=lambda c: len(c[1]))
@@ -227,11 +230,15 @@ def stream_table(corpus: list, detectors: list[str], points: int = 3000) -> pd.D
         stream = values[k : k + points]
         det.update(stream[:1])  # compile and warm caches outside the timing
         start = time.perf_counter()
+        done = 0
         for x in stream[1:]:
             det.update(np.array([x]))
+            done += 1
+            if time.perf_counter() - start > _STREAM_SECONDS:
+                break  # a slow detector is timed on the points it got through
         elapsed = time.perf_counter() - start
-        rows.append({"detector": d, "points_per_second": (stream.size - 1) / elapsed})
-    print(f"(streamed {points} points of {name})")
+        rows.append({"detector": d, "points": done, "points_per_second": done / elapsed})
+    print(f"(up to {points} points of {name}, at most {_STREAM_SECONDS:.0f} s each)")
     return pd.DataFrame(rows).sort_values("points_per_second", ascending=False)
 
 
@@ -285,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
         print(table.round(1).to_string(index=False), "\n")
 
     if not args.skip_stream:
-        table = stream_table(corpus, [d for d in ours if d != "window"] + ["window"][:0])
+        table = stream_table(corpus, ours)
         table.to_csv(args.out / "nab_stream.csv", index=False)
         print("Streaming: points per second through update(), one point per call, one core")
         print(table.round(0).to_string(index=False))

@@ -119,7 +119,7 @@ class SeriesAuto(SeriesDetector):
         window = int(min(100, max(10, n // 10)))
         change_window = min(30, max(6, n // 20))
         members: dict[str, SeriesDetector] = {
-            "rolling_z": RollingZ(window=window, period=[]),
+            "rolling_z": RollingZ(window=window, period=period),
             "level_shift": LevelShift(window=change_window, period=period),
         }
         if self.causal:

@@ -95,11 +95,12 @@ def test_streaming_equals_causal_batch(name, series):
     k = 2 * WEEK
     det = timeseries.make(name, causal=True).fit(x[:k])
     batch = det.decision_function(x)
-    streamed = np.concatenate(
-        [det.update(x[k : k + 1]).scores, det.update(x[k + 1 : k + 40]).scores]
-        + [det.update(x[i : i + 1]).scores for i in range(k + 40, x.size)]
-    )
+    flags = det.predict(x)
+    out = [det.update(x[k : k + 1]), det.update(x[k + 1 : k + 40])]
+    out += [det.update(x[i : i + 1]) for i in range(k + 40, x.size)]
+    streamed = np.concatenate([o.scores for o in out])
     np.testing.assert_allclose(streamed, batch[k:], rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(np.concatenate([o.flags for o in out]), flags[k:] == 1)
 
 
 @pytest.mark.parametrize("name", sorted(CLAIMS))

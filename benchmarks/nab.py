@@ -277,9 +277,14 @@ def main(argv: list[str] | None = None) -> None:
         table = offline_table(corpus, detectors, args.jobs)
         table.to_csv(args.out / "nab_offline.csv", index=False)
         if args.per_series:
-            wide = table.pivot(index="series", columns="detector", values="vus_pr")
-            print("VUS-PR per series (fit on the whole series, score it)")
-            print(wide.round(3).to_string(), "\n")
+            for metric, title in (
+                ("vus_pr", "VUS-PR"),
+                ("auc_pr", "AUC-PR"),
+                ("auc_roc", "AUC-ROC"),
+            ):
+                wide = table.pivot(index="series", columns="detector", values=metric)
+                print(f"{title} per series (fit on the whole series, score it)")
+                print(wide.round(3).to_string(), "\n")
         summary = _summary(table)
         print("Offline: mean over the series with an anomaly (fit on the whole series, score it)")
         print(summary.round(3).to_string(), "\n")

@@ -95,7 +95,9 @@ SORTER = """
 })();
 """
 
-TEMPLATE = """<!DOCTYPE html>
+# The page around each report's own sections: head (style sheet, plotly),
+# title, summary cards; and the footer with the table sorter.
+_PAGE_TOP = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -103,7 +105,7 @@ TEMPLATE = """<!DOCTYPE html>
 <meta name="generator" content="anomalyzer {{ version }}">
 <title>{{ c.title }}</title>
 <link rel="icon" href="data:,">
-<style>{{ style }}</style>
+<style>{{ style }}{{ series_style }}</style>
 <script>{{ plotly_js }}</script>
 </head>
 <body>
@@ -123,7 +125,18 @@ TEMPLATE = """<!DOCTYPE html>
   </div>
 </section>
 
-{% for s in sections[:1] %}{{ section(s, c.metrics) }}{% endfor %}
+"""
+
+_PAGE_END = """</main>
+<footer>Self-contained report: it opens offline and loads nothing from the network.</footer>
+<script>{{ sorter }}</script>
+</body>
+</html>
+"""
+
+TEMPLATE = (
+    _PAGE_TOP
+    + """{% for s in sections[:1] %}{{ section(s, c.metrics) }}{% endfor %}
 
 <section id="top">
   <h2>Top anomalies</h2>
@@ -171,12 +184,9 @@ TEMPLATE = """<!DOCTYPE html>
     </div>
   </details>
 </section>
-</main>
-<footer>Self-contained report: it opens offline and loads nothing from the network.</footer>
-<script>{{ sorter }}</script>
-</body>
-</html>
 """
+    + _PAGE_END
+)
 
 SECTION = """{% macro section(s, metrics) %}
 <section id="{{ s.key }}">
@@ -205,35 +215,9 @@ ul.notes { margin: 0; padding-left: 20px; }
 ul.notes li { margin: 2px 0; }
 """
 
-SERIES_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="anomalyzer {{ version }}">
-<title>{{ c.title }}</title>
-<link rel="icon" href="data:,">
-<style>{{ style }}{{ series_style }}</style>
-<script>{{ plotly_js }}</script>
-</head>
-<body>
-<header>
-  <h1>{{ c.title }}</h1>
-  <p>Generated {{ c.generated }} by anomalyzer {{ version }}. {{ c.sampling_note }}</p>
-</header>
-<main>
-<section id="summary">
-  <h2>Summary</h2>
-  <div class="cards">
-  {% for key, value in c.summary %}
-    <div class="card{% if key == 'flagged' %} flagged{% endif %}">
-      <div class="k">{{ key }}</div><div class="v">{{ value }}</div>
-    </div>
-  {% endfor %}
-  </div>
-</section>
-
-{% for s in sections %}{{ section(s, []) }}{% endfor %}
+SERIES_TEMPLATE = (
+    _PAGE_TOP
+    + """{% for s in sections %}{{ section(s, []) }}{% endfor %}
 
 <section id="top">
   <h2>Top flagged points</h2>
@@ -268,9 +252,6 @@ SERIES_TEMPLATE = """<!DOCTYPE html>
   <p class="intro">None were found.</p>
   {% endif %}
 </section>
-</main>
-<footer>Self-contained report: it opens offline and loads nothing from the network.</footer>
-<script>{{ sorter }}</script>
-</body>
-</html>
 """
+    + _PAGE_END
+)

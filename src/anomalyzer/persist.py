@@ -340,26 +340,13 @@ def load(path: str | os.PathLike[str]) -> Model | SeriesModel:
     was written, is refused with an :class:`AnomalyzerError` naming the file.
     A model saved with other numpy or scikit-learn versions loads with a warning.
     """
-    import skops.io as sio
-    from skops.io.exceptions import UntrustedTypesFoundException
 
     path = Path(path)
     manifest, payload = _open(path)
     shown = f"Model file '{path}'"
     if manifest.get("kind") == SERIES_KIND:
         return _load_series(manifest, payload, shown)
-    try:
-        detector = sio.loads(payload, trusted=list(ALLOWED_TYPES))
-    except UntrustedTypesFoundException as exc:
-        raise AnomalyzerError(
-            f"{shown} holds types that model files may not contain ({_short(exc)}); "
-            "it was not loaded."
-        ) from None
-    except Exception as exc:  # anything skops cannot rebuild is damage, whatever its kind
-        raise AnomalyzerError(
-            f"{shown} is damaged: its detector cannot be read ({type(exc).__name__}); "
-            "save the model again."
-        ) from None
+    detector = _read_payload(payload, ALLOWED_TYPES, shown, "its detector")
     try:
         model = _rebuild(manifest, detector)
     except AnomalyzerError as exc:
@@ -567,12 +554,13 @@ def _series_manifest(
     return manifest
 
 
-def _load_series(manifest: Mapping[str, Any], payload: bytes, shown: str) -> SeriesModel:
+def _read_payload(payload: bytes, allowed: Any, shown: str, what: str) -> Any:
+    """The skops payload rebuilt from the allowlisted types only, or one clear error."""
     import skops.io as sio
     from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
-        state = sio.loads(payload, trusted=list(SERIES_ALLOWED_TYPES))
+        return sio.loads(payload, trusted=list(allowed))
     except UntrustedTypesFoundException as exc:
         raise AnomalyzerError(
             f"{shown} holds types that model files may not contain ({_short(exc)}); "
@@ -580,9 +568,14 @@ def _load_series(manifest: Mapping[str, Any], payload: bytes, shown: str) -> Ser
         ) from None
     except Exception as exc:  # anything skops cannot rebuild is damage, whatever its kind
         raise AnomalyzerError(
-            f"{shown} is damaged: its detectors cannot be read ({type(exc).__name__}); "
+            f"{shown} is damaged: {what} cannot be read ({type(exc).__name__}); "
             "save the model again."
         ) from None
+
+
+def _load_series(manifest: Mapping[str, Any], payload: bytes, shown: str) -> SeriesModel:
+
+    state = _read_payload(payload, SERIES_ALLOWED_TYPES, shown, "its detectors")
     try:
         model = _rebuild_series(manifest, state)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:

@@ -486,7 +486,7 @@ def test_series_metrics_gathers_every_metric():
         range_f1=rpr.f1,
     )
     assert report.has_flags
-    as_dict = report.as_dict()
+    as_dict = report.to_dict()
     assert as_dict["range_f1"] == rpr.f1 and as_dict["n_ranges"] == 2
     assert "VUS-ROC" in str(report) and "range P / R / F1" in str(report)
 

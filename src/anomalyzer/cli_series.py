@@ -278,7 +278,7 @@ def _series(
     for profile, result in nab.items():
         metrics[f"nab_{profile}"] = result.score
         metrics[f"nab_{profile}_threshold"] = result.threshold
-    per_group = {name: r.as_dict() for name, r in reports.items()} if group else {}
+    per_group = {name: r.to_dict() for name, r in reports.items()} if group else {}
     return metrics, per_group, _series_view(metrics, nab, cols, group)
 
 

@@ -133,10 +133,10 @@ class SeriesReport:
         """Whether the report holds the metrics at a set of flags."""
         return self.range_f1 is not None
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """Plain Python values, ready for JSON or a table row.
 
-        >>> series_metrics([0, 1, 1, 0], [0.1, 0.9, 0.8, 0.2], max_buffer=0).as_dict()["vus_roc"]
+        >>> series_metrics([0, 1, 1, 0], [0.1, 0.9, 0.8, 0.2], max_buffer=0).to_dict()["vus_roc"]
         1.0
         """
         return asdict(self)

@@ -198,3 +198,15 @@ def test_adaptive_threshold_follows_the_streamed_scores():
     assert (det.update(x[:10]).thresholds == det.threshold_).all()
     with pytest.raises(AnomalyzerError, match="method must be"):
         det.adapt_threshold("nope")
+
+
+@pytest.mark.parametrize("name", ["auto", "rolling_z", "stl", "forecast", "level_shift"])
+@pytest.mark.parametrize("period", [-3, 1, 2.5, "day", [24, -1]])
+def test_bad_period_is_one_sentence(name, period, series):
+    with pytest.raises(AnomalyzerError, match="period must be"):
+        timeseries.make(name, period=period).fit(series[0][:500])
+
+
+def test_forecast_takes_one_period(series):
+    with pytest.raises(AnomalyzerError, match="one integer"):
+        timeseries.make("forecast", period=[24, 168]).fit(series[0][:500])

@@ -35,6 +35,7 @@ from anomalyzer.timeseries.base import SeriesDetector, SeriesParts
 from anomalyzer.timeseries.changes import LevelShift, VarianceChange
 from anomalyzer.timeseries.decomposition import SeasonalDecomposition, esd_threshold
 from anomalyzer.timeseries.forecast import ForecastBand
+from anomalyzer.timeseries.profile import check_periods
 from anomalyzer.timeseries.rolling import RollingZ
 from anomalyzer.validation import check_int
 
@@ -88,15 +89,17 @@ class SeriesAuto(SeriesDetector):
     def _validate_params(self) -> None:
         check_int("cooldown", self.cooldown, minimum=1)
         check_int("history", self.history, minimum=conformal.MIN_PAST + 1)
+        check_periods(self.period)
 
     def _fit(self, X: np.ndarray) -> None:
         from anomalyzer.timeseries.seasonality import detect_periods, seasonality_strength
 
         n = X.shape[0]
-        if self.period is None:
+        periods = check_periods(self.period)
+        if periods is None:
             periods = detect_periods(X[:, 0])
-        else:
-            periods = [int(p) for p in np.atleast_1d(self.period)]
+        # Strongest first (the first one sets the strength and the forecast's
+        # season), each with two full cycles.
         periods = [p for p in periods if 2 * p <= n]
         strength = seasonality_strength(X[:, 0], periods[0]) if periods else 0.0
         self.periods_ = periods if strength >= _MIN_STRENGTH else []

@@ -19,6 +19,7 @@ import numpy as np
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.timeseries.base import SeriesDetector, SeriesParts
 from anomalyzer.timeseries.profile import (
+    check_periods,
     fit_profiles,
     fitted_periods,
     scale_floor,
@@ -54,6 +55,7 @@ class _TwoWindows(SeriesDetector):
             raise AnomalyzerError(
                 f"window must be an integer >= {2 * _MIN_POINTS}, got {self.window!r}."
             )
+        check_periods(self.period)
 
     def _fit(self, X: np.ndarray) -> None:
         self.periods_ = fitted_periods(X, self.period)

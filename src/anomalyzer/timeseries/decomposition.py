@@ -20,7 +20,13 @@ from scipy import stats
 
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.timeseries.base import SeriesDetector, SeriesParts, robust_scale
-from anomalyzer.timeseries.profile import fit_profiles, scale_floor, seasonal_values
+from anomalyzer.timeseries.profile import (
+    check_periods,
+    fit_profiles,
+    fitted_periods,
+    scale_floor,
+    seasonal_values,
+)
 
 # Share of points the ESD test may call anomalous at most, and its level.
 _ESD_MAX_SHARE = 0.05
@@ -64,11 +70,7 @@ class SeasonalDecomposition(SeriesDetector):
         self.contamination = contamination
 
     def _validate_params(self) -> None:
-        periods = [] if self.period is None else np.atleast_1d(self.period).tolist()
-        if any(not isinstance(p, int | np.integer) or p < 2 for p in periods):
-            raise AnomalyzerError(
-                f"period must be an integer >= 2, a list of them, or None, got {self.period!r}."
-            )
+        check_periods(self.period)
         if self.level_window is not None and (
             not isinstance(self.level_window, int) or self.level_window < 1
         ):
@@ -163,14 +165,8 @@ def esd_threshold(scores: np.ndarray, alpha: float = _ESD_ALPHA) -> float:
 
 
 def _usable_periods(X: np.ndarray, period: int | list[int] | None) -> list[int]:
-    if period is None:
-        from anomalyzer.timeseries.seasonality import detect_periods
-
-        periods = detect_periods(X[:, 0])
-    else:
-        periods = [int(p) for p in np.atleast_1d(period)]
-    # A period needs two full cycles to be told apart from the trend.
-    return sorted(p for p in periods if 2 * p < X.shape[0])
+    # STL needs more than two full cycles to tell a period from the trend.
+    return [p for p in fitted_periods(X, period) if 2 * p < X.shape[0]]
 
 
 def _stl_residual(x: np.ndarray, periods: list[int]) -> np.ndarray:

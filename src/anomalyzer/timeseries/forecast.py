@@ -19,8 +19,9 @@ import numba
 import numpy as np
 from scipy import stats
 
+from anomalyzer.errors import AnomalyzerError
 from anomalyzer.timeseries.base import SeriesDetector, SeriesParts, robust_scale
-from anomalyzer.timeseries.profile import scale_floor
+from anomalyzer.timeseries.profile import check_periods, scale_floor
 from anomalyzer.validation import check_float
 
 # Smoothing weights are estimated on at most this many of the last points:
@@ -63,6 +64,10 @@ class ForecastBand(SeriesDetector):
 
     def _validate_params(self) -> None:
         check_float("interval", self.interval, low=0.0, high=1.0)
+        if self.period is not None and len(check_periods(self.period)) > 1:
+            raise AnomalyzerError(
+                f"period must be one integer >= 2, 0 for none, or None, got {self.period!r}."
+            )
 
     def _fit(self, X: np.ndarray) -> None:
         self.period_ = _usable_period(X, self.period)
@@ -119,13 +124,15 @@ class ForecastBand(SeriesDetector):
 
 
 def _usable_period(X: np.ndarray, period: int | None) -> int:
+    # The strongest period with two full cycles (the heuristic initial season
+    # needs them), or none.
     if period is None:
         from anomalyzer.timeseries.seasonality import detect_periods
 
         found = detect_periods(X[:, 0])
         period = found[0] if found else 0
-    # The heuristic initial season needs two full cycles.
-    return int(period) if period and 2 * period <= X.shape[0] else 0
+    periods = [p for p in check_periods(period) if 2 * p <= X.shape[0]]
+    return periods[0] if periods else 0
 
 
 def _estimate(x: np.ndarray, period: int) -> tuple[float, float, float, np.ndarray]:

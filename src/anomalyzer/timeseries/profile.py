@@ -13,9 +13,34 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from anomalyzer.errors import AnomalyzerError
+
 # Fitting rounds over the periods; two are enough for the profiles to settle
 # (each round removes what the other periods left in the residual).
 _ROUNDS = 2
+
+
+def check_periods(period: object) -> list[int] | None:
+    """``period`` as a list of ints >= 2 (``0`` or ``[]``: none), None to detect; else an error.
+
+    >>> check_periods(24), check_periods([24, 168]), check_periods(0), check_periods(None)
+    ([24], [24, 168], [], None)
+    >>> check_periods(-3)
+    Traceback (most recent call last):
+    ...
+    anomalyzer.errors.AnomalyzerError: period must be an integer >= 2, a list of them, 0 for none, or None to detect them, got -3.
+    """
+    if period is None:
+        return None
+    values = np.atleast_1d(np.asarray(period, dtype=object)).tolist()
+    if values == [0]:
+        return []
+    if any(isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 2 for p in values):
+        raise AnomalyzerError(
+            "period must be an integer >= 2, a list of them, 0 for none, or None to "
+            f"detect them, got {period!r}."
+        )
+    return [int(p) for p in values]
 
 
 def fitted_periods(X: np.ndarray, period: int | list[int] | None) -> list[int]:
@@ -24,12 +49,11 @@ def fitted_periods(X: np.ndarray, period: int | list[int] | None) -> list[int]:
     >>> fitted_periods(np.zeros((100, 1)), [24, 168])
     [24]
     """
-    if period is None:
+    periods = check_periods(period)
+    if periods is None:
         from anomalyzer.timeseries.seasonality import detect_periods
 
         periods = detect_periods(X[:, 0])
-    else:
-        periods = [int(p) for p in np.atleast_1d(period)]
     return sorted(p for p in periods if 2 * p <= X.shape[0])
 
 

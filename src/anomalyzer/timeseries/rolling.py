@@ -9,6 +9,7 @@ import numpy as np
 
 from anomalyzer.timeseries.base import SeriesDetector, SeriesParts
 from anomalyzer.timeseries.profile import (
+    check_periods,
     fit_profiles,
     fitted_periods,
     scale_floor,
@@ -52,6 +53,7 @@ class RollingZ(SeriesDetector):
 
     def _validate_params(self) -> None:
         check_int("window", self.window, minimum=3)
+        check_periods(self.period)
 
     def _fit(self, X: np.ndarray) -> None:
         self.periods_ = fitted_periods(X, self.period)

@@ -5,21 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from anomalyzer.data import read_table
 from anomalyzer.detectors.base import BaseDetector
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import DEFAULT_DETECTOR, Model
-from anomalyzer.result import DetectionResult, scored_frame
+from anomalyzer.result import DetectionResult
 
 if TYPE_CHECKING:
     from anomalyzer.timeseries.result import SeriesResult
-
-# Reasons are written for flagged rows, and at least for this many top rows, so
-# that a table with no flags still says why its top rows score highest.
-MIN_EXPLAINED = 10
-
 
 def detect(
     data: Any,
@@ -79,19 +72,8 @@ def detect(
         random_state=random_state,
         **params,
     ).fit(df, label=label)
-    scores = model.training_scores_
-    flags = scores > model.threshold_
-    n_explain = max(int(flags.sum()), min(MIN_EXPLAINED, len(df)))
-    if max_explained is not None:
-        n_explain = min(n_explain, max_explained)
-    top = np.argsort(-scores, kind="stable")[:n_explain]
-    reasons: dict[int, str] = {}
-    if len(top):
-        X = model.preprocessor_.transform(df.iloc[top])
-        texts = model._reasons(df.iloc[top], X)
-        reasons = dict(zip(top.tolist(), texts, strict=True))
-    return DetectionResult(frame=scored_frame(df, scores, flags, reasons), model=model)
-
+    frame = model.frame_from_scores(df, model.training_scores_, max_explained=max_explained)
+    return DetectionResult(frame=frame, model=model)
 
 def _detect_series(
     df: Any,

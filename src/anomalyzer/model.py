@@ -7,7 +7,7 @@ goes through a ``Model``, so a table is read, encoded and scored one way only.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,13 @@ from anomalyzer.detectors.base import BaseDetector
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.labels import to_binary
 from anomalyzer.reasons import reason_for
+from anomalyzer.scored import rows_to_explain, scored_frame
 from anomalyzer.validation import check_contamination
 
 DEFAULT_DETECTOR = "auto"
+# Rows scored per detector call: bounds the memory of one call on big tables
+# and lets a caller show progress.
+SCORE_CHUNK = 200_000
 
 
 class Model:
@@ -108,6 +112,62 @@ class Model:
         """Anomaly score of each row of ``data`` (higher = more anomalous)."""
         X = self.transform(data, **read)
         return self.detector_.decision_function(X)
+
+    def score_frame(
+        self,
+        data: Any,
+        *,
+        max_explained: int | None = None,
+        progress: Callable[[int], None] | None = None,
+        **read: Any,
+    ) -> pd.DataFrame:
+        """``data`` scored: its columns plus ``anomaly_score``, ``is_anomaly``, ``anomaly_rank``, ``anomaly_reason``.
+
+        This is the one scoring path: ``detect``, ``anomalyzer score``, the
+        report and every later consumer call it. Flagged rows (and at least the
+        ten top rows) get a reason, at most ``max_explained`` of them when set;
+        ``progress`` is called with the number of rows scored after each chunk.
+        An empty table gives an empty scored table.
+
+        >>> df = pd.DataFrame({"x": [1.0, 1.1, 0.9, 1.0, 1.2, 0.8] * 3})
+        >>> model = Model("mad").fit(df)
+        >>> model.score_frame(pd.DataFrame({"x": [1.0, 25.0]}))["is_anomaly"].tolist()
+        [False, True]
+        >>> len(model.score_frame(df.iloc[:0]))
+        0
+        """
+        self._check_fitted()
+        if isinstance(data, pd.DataFrame) and len(data) == 0:
+            empty = np.empty(0, dtype=np.float64)
+            return scored_frame(data, empty, empty.astype(bool), {})
+        df = read_table(data, **read)
+        scores = np.empty(len(df), dtype=np.float64)
+        for start in range(0, len(df), SCORE_CHUNK):
+            part = df.iloc[start : start + SCORE_CHUNK]
+            scores[start : start + len(part)] = self.detector_.decision_function(
+                self.preprocessor_.transform(part)
+            )
+            if progress is not None:
+                progress(len(part))
+        return self.frame_from_scores(df, scores, max_explained=max_explained)
+
+    def frame_from_scores(
+        self, df: pd.DataFrame, scores: np.ndarray, *, max_explained: int | None = None
+    ) -> pd.DataFrame:
+        """The scored frame of ``df`` given its ``scores``: flags from the threshold, reasons for the top rows.
+
+        ``detect`` uses it with the training scores (which some detectors
+        compute leaving each row out); :meth:`score_frame` with fresh ones.
+        """
+        self._check_fitted()
+        flags = scores > self.threshold_
+        top = rows_to_explain(scores, flags, max_explained)
+        reasons: dict[int, str] = {}
+        if len(top):
+            rows = df.iloc[top]
+            texts = self._reasons(rows, self.preprocessor_.transform(rows))
+            reasons = dict(zip(top.tolist(), texts, strict=True))
+        return scored_frame(df, scores, flags, reasons)
 
     def predict(self, data: Any, **read: Any) -> np.ndarray:
         """True for rows scoring above the threshold."""

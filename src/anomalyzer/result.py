@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from anomalyzer.model import Model
+from anomalyzer.scored import OUTPUT_COLUMNS, scored_frame
 
-OUTPUT_COLUMNS = ("anomaly_score", "is_anomaly", "anomaly_rank", "anomaly_reason")
+__all__ = ["OUTPUT_COLUMNS", "DetectionResult", "scored_frame"]
 
 
 @dataclass(frozen=True)
@@ -50,25 +50,3 @@ class DetectionResult:
             f"detector={self.model.detector_name!r}, threshold={self.threshold:.4g})"
         )
 
-
-def scored_frame(
-    df: pd.DataFrame, scores: np.ndarray, flags: np.ndarray, reasons: dict[int, str]
-) -> pd.DataFrame:
-    """``df`` (copied) with the four output columns; ``reasons`` maps row positions to text."""
-    out = df.copy()
-    clash = [c for c in OUTPUT_COLUMNS if c in out.columns]
-    if clash:
-        # Keep the user's columns: ours get a suffix rather than overwriting theirs.
-        out = out.rename(columns={c: f"{c}_input" for c in clash})
-    out["anomaly_score"] = scores
-    out["is_anomaly"] = flags.astype(bool)
-    # Rank 1 = most anomalous; ties keep the row order.
-    order = np.argsort(-scores, kind="stable")
-    rank = np.empty(len(scores), dtype=np.int64)
-    rank[order] = np.arange(1, len(scores) + 1)
-    out["anomaly_rank"] = rank
-    text = np.full(len(scores), "", dtype=object)
-    for pos, reason in reasons.items():
-        text[pos] = reason
-    out["anomaly_reason"] = pd.Series(text, index=out.index, dtype="object").astype(str)
-    return out

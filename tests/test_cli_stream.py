@@ -102,8 +102,9 @@ STAND_IN_CLI = [
     sys.executable,
     "-c",
     "import sys; sys.path.insert(0, sys.argv.pop(1)); "
-    "import anomalyzer.cli as cli; from test_cli_stream import StandIn; "
-    "cli._load = lambda steps, path: StandIn(); cli.main()",
+    "import anomalyzer.cli as cli; import anomalyzer.cli.stream as command; "
+    "from test_cli_stream import StandIn; "
+    "command.load_model = lambda steps, path: StandIn(); cli.main()",
     str(HERE),
 ]
 
@@ -251,9 +252,9 @@ def test_follow_a_growing_file(tmp_path):
 
 @pytest.fixture()
 def stand_in(monkeypatch) -> None:
-    from anomalyzer import cli
+    from anomalyzer.cli import stream
 
-    monkeypatch.setattr(cli, "_load", lambda steps, path: StandIn())
+    monkeypatch.setattr(stream, "load_model", lambda steps, path: StandIn())
 
 
 def test_input_file(stand_in, tmp_path):
@@ -400,7 +401,7 @@ def test_real_model_csv_pipe(one_series):
 def test_real_model_json_lines_with_groups(tmp_path):
     """In-process, through the command's own loop: each answer is out before the next read."""
     import anomalyzer
-    from anomalyzer.cli_series import _run_stream
+    from anomalyzer.cli.stream import _run_stream
     from anomalyzer.timeseries.model import SeriesModel
 
     hosts = {"a": hourly(PREFIX + 15, seed=1, spike=PREFIX + 5),

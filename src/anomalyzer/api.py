@@ -14,6 +14,7 @@ from anomalyzer.result import DetectionResult
 if TYPE_CHECKING:
     from anomalyzer.timeseries.result import SeriesResult
 
+
 def detect(
     data: Any,
     detector: str | BaseDetector = DEFAULT_DETECTOR,
@@ -74,6 +75,7 @@ def detect(
     ).fit(df, label=label)
     frame = model.frame_from_scores(df, model.training_scores_, max_explained=max_explained)
     return DetectionResult(frame=frame, model=model)
+
 
 def _detect_series(
     df: Any,

@@ -49,4 +49,3 @@ class DetectionResult:
             f"DetectionResult({len(self.frame)} rows, {self.n_anomalies} anomalies, "
             f"detector={self.model.detector_name!r}, threshold={self.threshold:.4g})"
         )
-

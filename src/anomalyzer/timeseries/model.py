@@ -334,6 +334,15 @@ class SeriesModel:
 
     # -- scoring new rows -----------------------------------------------------
 
+    def score_frame(self, data: Any) -> pd.DataFrame:
+        """New rows of the fitted series, scored: the rows plus the four output columns.
+
+        The one scoring path of series models, as :meth:`Model.score_frame`
+        is for tables; :meth:`score` is the same. An empty frame gives an
+        empty scored frame.
+        """
+        return self.score(data)
+
     def score(self, data: Any) -> pd.DataFrame:
         """New rows of the fitted series, scored: the rows plus the four output columns.
 
@@ -345,11 +354,14 @@ class SeriesModel:
         and rows whose timestamp cannot be used, get no score.
         """
         from anomalyzer.data import read_table
-        from anomalyzer.result import scored_frame
+        from anomalyzer.scored import scored_frame
 
         self._check_fitted()
         df = data if isinstance(data, pd.DataFrame) else read_table(data)
         self._check_columns(df, self.channels_)
+        if len(df) == 0:
+            empty = np.empty(0, dtype=np.float64)
+            return scored_frame(df, empty, empty.astype(bool), {})
         freqs = {s.freq for s in self.series_.values()}
         freq = self.freq if self.freq is not None else (freqs.pop() if len(freqs) == 1 else None)
         frames = _prepare(df, self.time_, self.channels_, self.group_, freq, self.fill)

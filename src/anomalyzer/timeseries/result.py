@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from anomalyzer.result import scored_frame
+from anomalyzer.scored import scored_frame
 from anomalyzer.timeseries.model import SeriesModel
 
 

@@ -1,0 +1,5 @@
+"""``python -m anomalyzer.cli``: the same as the ``anomalyzer`` command."""
+
+from anomalyzer.cli import main
+
+main()

@@ -7,16 +7,15 @@
 [40.0]
 """
 
-from anomalyzer.api import detect
+from anomalyzer.api import detect, load, load_series, load_table
 from anomalyzer.data import read_table
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import Model
-from anomalyzer.persist import load
 from anomalyzer.result import DetectionResult
 from anomalyzer.timeseries.model import SeriesModel
 from anomalyzer.timeseries.result import SeriesResult
+from anomalyzer.version import __version__
 
-__version__ = "0.1.0"
 __all__ = [
     "AnomalyzerError",
     "DetectionResult",
@@ -26,5 +25,7 @@ __all__ = [
     "__version__",
     "detect",
     "load",
+    "load_series",
+    "load_table",
     "read_table",
 ]

@@ -2,17 +2,54 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, overload
 
 from anomalyzer.data import read_table
 from anomalyzer.detectors.base import BaseDetector
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import DEFAULT_DETECTOR, Model
+from anomalyzer.persist import load as _load_file
 from anomalyzer.result import DetectionResult
+from anomalyzer.timeseries.model import SeriesModel
+from anomalyzer.timeseries.result import SeriesResult
 
-if TYPE_CHECKING:
-    from anomalyzer.timeseries.result import SeriesResult
+
+@overload
+def detect(
+    data: Any,
+    detector: str | BaseDetector = DEFAULT_DETECTOR,
+    *,
+    contamination: float | str = "auto",
+    label: str | Sequence[Any] | None = None,
+    exclude: Sequence[str] = (),
+    roles: Mapping[str, str] | None = None,
+    random_state: int | None = 0,
+    max_explained: int | None = None,
+    time: None = None,
+    value: str | Sequence[str] | None = None,
+    group: str | None = None,
+    **params: Any,
+) -> DetectionResult: ...
+
+
+@overload
+def detect(
+    data: Any,
+    detector: str | BaseDetector = DEFAULT_DETECTOR,
+    *,
+    contamination: float | str = "auto",
+    label: str | Sequence[Any] | None = None,
+    exclude: Sequence[str] = (),
+    roles: Mapping[str, str] | None = None,
+    random_state: int | None = 0,
+    max_explained: int | None = None,
+    time: str,
+    value: str | Sequence[str] | None = None,
+    group: str | None = None,
+    **params: Any,
+) -> SeriesResult: ...
 
 
 def detect(
@@ -91,8 +128,6 @@ def _detect_series(
     **params: Any,
 ) -> SeriesResult:
     from anomalyzer import timeseries
-    from anomalyzer.timeseries.model import SeriesModel
-    from anomalyzer.timeseries.result import SeriesResult
 
     if not isinstance(detector, str):
         raise AnomalyzerError(
@@ -108,3 +143,33 @@ def _detect_series(
     model = SeriesModel(detector, contamination=contamination, **params)
     model.fit(df, time, value=value, group=group, label=label)
     return SeriesResult.from_model(model, df)
+
+
+def load(path: str | os.PathLike[str]) -> Model | SeriesModel:
+    """Read a model file written by ``Model.save`` or ``SeriesModel.save``; nothing in it runs.
+
+    A damaged, edited or foreign file is refused with one sentence. Use
+    :func:`load_table` or :func:`load_series` where the kind is known (their
+    return types are precise).
+    """
+    return _load_file(path)
+
+
+def load_table(path: str | os.PathLike[str]) -> Model:
+    """Read a table model file; a series model file is refused with one sentence."""
+    model = _load_file(path)
+    if not isinstance(model, Model):
+        raise AnomalyzerError(
+            f"Model file '{path}' holds a series model; read it with load_series or load."
+        )
+    return model
+
+
+def load_series(path: str | os.PathLike[str]) -> SeriesModel:
+    """Read a series model file; a table model file is refused with one sentence."""
+    model = _load_file(path)
+    if not isinstance(model, SeriesModel):
+        raise AnomalyzerError(
+            f"Model file '{path}' holds a table model; read it with load_table or load."
+        )
+    return model

@@ -19,6 +19,7 @@ from anomalyzer.data import Preprocessor, Schema, read_table
 from anomalyzer.detectors.base import BaseDetector
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.labels import to_binary
+from anomalyzer.persist import model_kind, save_model
 from anomalyzer.reasons import reason_for
 from anomalyzer.scored import rows_to_explain, scored_frame
 from anomalyzer.validation import check_contamination
@@ -29,6 +30,7 @@ DEFAULT_DETECTOR = "auto"
 SCORE_CHUNK = 200_000
 
 
+@model_kind("table")
 class Model:
     """Read, encode and score tables with one detector.
 
@@ -196,8 +198,6 @@ class Model:
         The file (a zip of JSON and arrays, see :mod:`anomalyzer.persist`) cannot
         run code when it is loaded.
         """
-        from anomalyzer.persist import save_model
-
         return save_model(self, path)
 
     # -- helpers ----------------------------------------------------------------

@@ -29,6 +29,7 @@ edited model file is refused with one sentence, as an :class:`AnomalyzerError`.
 The digests catch accidents, not forgers; safety comes from the allowlist.
 
 >>> import tempfile, pandas as pd
+>>> from anomalyzer import Model
 >>> df = pd.DataFrame({"x": [1.0, 1.1, 0.9, 1.0, 1.2, 0.8, 9.0] * 3, "k": list("aab") * 7})
 >>> model = Model("mad").fit(df)
 >>> with tempfile.TemporaryDirectory() as tmp:
@@ -50,9 +51,9 @@ import platform
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -61,8 +62,12 @@ from anomalyzer.data import Preprocessor
 from anomalyzer.destinations import check_destination
 from anomalyzer.detectors.base import BaseDetector
 from anomalyzer.errors import AnomalyzerError
-from anomalyzer.model import Model
-from anomalyzer.timeseries.model import FittedSeries, SeriesModel
+from anomalyzer.timeseries.fitted import FittedSeries
+from anomalyzer.version import __version__
+
+if TYPE_CHECKING:
+    from anomalyzer.model import Model
+    from anomalyzer.timeseries.model import SeriesModel
 
 __all__ = [
     "ALLOWED_TYPES",
@@ -143,6 +148,22 @@ ALLOWED_TYPES: tuple[str, ...] = (*_detector_types(), *_HELPER_TYPES, *_LIBRARY_
 #: series detectors (the committee's members are registered detectors too),
 #: and what a table model may hold, for the window detector's inner one.
 SERIES_KIND = "series"
+TABLE_KIND = "table"
+# The model class of each kind, registered by the class itself (see model_kind), so
+# this module sits below the models it saves instead of importing them.
+_MODEL_CLASSES: dict[str, type] = {}
+_T = TypeVar("_T", bound=type)
+
+
+def model_kind(kind: str) -> Callable[[_T], _T]:
+    """Class decorator: ``kind`` files are rebuilt as instances of the decorated class."""
+
+    def register(cls: _T) -> _T:
+        cls.kind = kind  # type: ignore[attr-defined]
+        _MODEL_CLASSES[kind] = cls
+        return cls
+
+    return register
 
 
 def _series_types() -> tuple[str, ...]:
@@ -165,9 +186,10 @@ def save_model(model: Model | SeriesModel, path: str | os.PathLike[str]) -> Path
     """
     import skops.io as sio
 
-    if isinstance(model, SeriesModel):
-        return _save_series(model, path)
-    if not isinstance(model, Model):
+    kind = getattr(type(model), "kind", None)
+    if kind == SERIES_KIND:
+        return _save_series(model, path)  # type: ignore[arg-type]
+    if kind != TABLE_KIND:
         raise AnomalyzerError(
             f"save_model needs an anomalyzer Model or SeriesModel, not a {type(model).__name__}."
         )
@@ -207,8 +229,6 @@ def _manifest(model: Model, name: str, class_path: str, payload: bytes) -> dict[
     import pandas as pd
     import sklearn
     import skops
-
-    from anomalyzer import __version__
 
     scores = np.asarray(model.training_scores_, dtype=np.float64)
     finite = scores[np.isfinite(scores)]
@@ -421,7 +441,8 @@ def _rebuild(manifest: Mapping[str, Any], detector: Any) -> Model:
     preprocessor = Preprocessor.from_state(manifest["preprocessor"])
     # Built without Model.__init__: the fitted detector is restored as saved, so the
     # extras needed only to fit it (torch for the autoencoder) are not required here.
-    model = Model.__new__(Model)
+    cls = _MODEL_CLASSES[TABLE_KIND]
+    model = cls.__new__(cls)
     model.detector = str(settings["detector"])
     model.contamination = settings["contamination"]
     model.exclude = tuple(settings["exclude"])
@@ -500,8 +521,6 @@ def _series_manifest(
     import pandas as pd
     import sklearn
     import skops
-
-    from anomalyzer import __version__
 
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -594,7 +613,8 @@ def _rebuild_series(manifest: Mapping[str, Any], state: Mapping[str, Any]) -> Se
 
     settings = manifest["model"]
     # Built without SeriesModel.__init__: the fitted detectors are restored as saved.
-    model = SeriesModel.__new__(SeriesModel)
+    cls = _MODEL_CLASSES[SERIES_KIND]
+    model = cls.__new__(cls)
     model.detector = str(settings["detector"])
     model.contamination = settings["contamination"]
     model.causal = bool(settings["causal"])

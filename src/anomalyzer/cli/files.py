@@ -28,7 +28,7 @@ def read_data(steps: Steps, data: str, table: str | None, query: str | None) -> 
 
 
 def load_model(steps: Steps, path: Path) -> Model | SeriesModel:
-    from anomalyzer.persist import load
+    from anomalyzer.api import load
 
     with steps.step(f"Loading the model {path}"), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -88,7 +88,7 @@ def _sections(sections: list[Section]) -> list[dict[str, Any]]:
 
 def render(content: Content) -> str:
     """The whole HTML page of ``content``."""
-    from anomalyzer import __version__
+    from anomalyzer.version import __version__
 
     return _template().render(
         c=content,
@@ -103,7 +103,7 @@ def render(content: Content) -> str:
 
 def render_series(content: SeriesContent) -> str:
     """The whole HTML page of a series detection's ``content``."""
-    from anomalyzer import __version__
+    from anomalyzer.version import __version__
 
     return _template(SERIES_TEMPLATE).render(
         c=content,

@@ -44,7 +44,7 @@ import math
 import os
 import time
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,9 @@ import pandas as pd
 
 from anomalyzer import timeseries
 from anomalyzer.errors import AnomalyzerError
+from anomalyzer.persist import model_kind, save_model
 from anomalyzer.timeseries.base import SeriesDetector
+from anomalyzer.timeseries.fitted import FittedSeries
 from anomalyzer.timeseries.reasons import (
     SeriesContext,
     drivers,
@@ -80,44 +82,7 @@ TAIL_POINTS = 1024
 _SINGLE_PERIOD = ("forecast",)
 
 
-@dataclass
-class FittedSeries:
-    """One series of a fitted :class:`SeriesModel`: its detector and what it said.
-
-    The per-point arrays (``values`` ... ``reasons``) describe the series the
-    model was fitted on; ``last``, ``seen`` and the tail describe where a
-    stream continues. A series whose detector could not be fitted has
-    ``detector=None`` and says why in ``notes``.
-    """
-
-    key: Hashable | None
-    detector: SeriesDetector | None
-    index: pd.DatetimeIndex
-    freq: pd.Timedelta
-    channels: list[str]
-    notes: list[str]
-    periods: list[int] = field(default_factory=list)
-    values: np.ndarray | None = None
-    observed: np.ndarray | None = None
-    scores: np.ndarray | None = None
-    flags: np.ndarray | None = None
-    lower: np.ndarray | None = None
-    upper: np.ndarray | None = None
-    reasons: dict[int, str] = field(default_factory=dict)
-    label: np.ndarray | None = None
-    rows: np.ndarray | None = None
-    row_points: np.ndarray | None = None
-    last: pd.Timestamp | None = None
-    seen: int = 0
-    tail_values: np.ndarray | None = None
-    tail_index: pd.DatetimeIndex | None = None
-
-    @property
-    def threshold(self) -> float:
-        """The detector's threshold (NaN when the series was not fitted)."""
-        return float(self.detector.threshold_) if self.detector is not None else math.nan
-
-
+@model_kind("series")
 class SeriesModel:
     """Fit a series detector per series of a table with a time column, and score with it.
 
@@ -552,7 +517,6 @@ class SeriesModel:
         The file keeps what scoring and streaming need (the detectors, each
         series' grid and where its stream stands), not the fitted points.
         """
-        from anomalyzer.persist import save_model
 
         return save_model(self, path)
 

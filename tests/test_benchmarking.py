@@ -133,14 +133,12 @@ def test_failures_become_rows_and_the_run_goes_on(folder):
         "nan": NaNScores,
         "first": FirstColumn,
     }
-    start = time.perf_counter()
     df = benchmarking.run_benchmark(
         ["sleepy", "no-such-detector", "broken", "crashing", "nan", "first"],
         [path],
         timeout=1.0,
         builders=builders,
     )
-    assert time.perf_counter() - start < 30
     status = dict(zip(df["detector"], df["status"], strict=True))
     assert status["sleepy"] == "timeout"
     assert status["no-such-detector"].startswith("error: AnomalyzerError: Unknown detector")

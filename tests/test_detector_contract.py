@@ -81,11 +81,18 @@ def test_predict_agrees_with_threshold(name, data):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_clone_and_params(name):
+def test_clone_and_params(name, data):
     det = build(name, contamination=0.1)
     twin = clone(det)
     assert twin.get_params() == det.get_params()
-    assert twin is not det
+    # A clone carries the parameters, never the learned state of the original.
+    X = data[0]
+    det.fit(X)
+    fresh = clone(det)
+    assert not hasattr(fresh, "threshold_") and not hasattr(fresh, "decision_scores_")
+    # set_params reaches the parameter get_params reports.
+    twin.set_params(contamination=0.2)
+    assert twin.get_params()["contamination"] == 0.2 and det.get_params()["contamination"] == 0.1
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -10,7 +10,6 @@ enough to read against the papers.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -444,16 +443,16 @@ def test_degenerate_series_give_nan():
         assert math.isnan(report.roc_auc) and math.isnan(report.average_precision)
 
 
-def test_vus_is_fast_on_long_series():
+def test_vus_on_a_long_series_ranks_informative_scores_above_noise():
+    # Speed on long series is measured by benchmarks/metrics_speed.py, not asserted here.
     rng = np.random.default_rng(0)
     n = 20_000
     y = np.zeros(n, dtype=np.int64)
     for start in rng.choice(n - 100, 40, replace=False):
         y[start : start + rng.integers(1, 80)] = 1
-    scores = rng.random(n) + y
-    began = time.perf_counter()
-    vus(y, scores, max_buffer=100)
-    assert time.perf_counter() - began < 1.5
+    informed = vus(y, rng.random(n) + y, max_buffer=100)
+    noise = vus(y, rng.random(n), max_buffer=100)
+    assert informed.vus_pr > 3 * noise.vus_pr and informed.vus_roc > noise.vus_roc + 0.2
 
 
 # --- series report -------------------------------------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -187,17 +185,8 @@ def test_strength() -> None:
         seasonality_strength(noise, 1)
 
 
-def test_fast_on_a_long_series() -> None:
+def test_long_series_periods_and_strength() -> None:
+    # Speed is measured by benchmarks/nab.py and ts_groups.py, not asserted here.
     x = daily_weekly(20_000, 288)
-    detect_periods(x, freq=FIVE_MIN)
-    best = np.inf
-    for _ in range(3):
-        start = time.perf_counter()
-        periods = detect_periods(x, freq=FIVE_MIN)
-        best = min(best, time.perf_counter() - start)
-    assert sorted(periods) == [288, 2016]
-    # 50 ms on an idle core; the margin is for a busy test machine.
-    assert best < 0.25
-    start = time.perf_counter()
+    assert sorted(detect_periods(x, freq=FIVE_MIN)) == [288, 2016]
     assert seasonality_strength(x, 288) > 0.5
-    assert time.perf_counter() - start < 2.0

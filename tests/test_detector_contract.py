@@ -171,3 +171,18 @@ def test_occlusion_explain_is_blockwise_on_wide_data():
     np.testing.assert_allclose(out, 1.0)
     # One row at a time: 1500 x 1500 occluded copies per block at most.
     assert max(calls) <= 1500
+
+
+@pytest.mark.parametrize("name", ["iforest", "knn", "auto"])
+def test_complex_and_sparse_input_get_one_sentence(name, data):
+    from scipy import sparse
+
+    X = data[0]
+    det = build(name)
+    with pytest.raises(AnomalyzerError, match="complex values"):
+        det.fit(X + 1j)
+    with pytest.raises(AnomalyzerError, match="sparse matrix"):
+        det.fit(sparse.csr_matrix(X))
+    det.fit(X)
+    with pytest.raises(AnomalyzerError, match="complex values"):
+        det.decision_function(X[:3] + 0j)

@@ -23,8 +23,20 @@ def check_array(X: Any, *, n_features: int | None = None, min_rows: int = 1) -> 
     ...
     anomalyzer.errors.AnomalyzerError: Expected a 2-D array of shape (rows, features) but got a 1-D array; reshape a single feature with X.reshape(-1, 1).
     """
+    if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
+        # Densifying silently could need far more memory than the user has.
+        raise AnomalyzerError(
+            "Expected a dense array but got a sparse matrix; convert it with X.toarray() "
+            "if it fits in memory."
+        )
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
         X = X.to_numpy()
+    if np.iscomplexobj(X):
+        # numpy would drop the imaginary part with only a warning.
+        raise AnomalyzerError(
+            "Expected real numbers but got complex values; pass the real part, the "
+            "modulus or both as separate features."
+        )
     try:
         arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:

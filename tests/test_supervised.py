@@ -199,7 +199,7 @@ def test_input_not_modified(name, data, fitted):
 @pytest.mark.parametrize("name", NAMES)
 def test_wrong_feature_count_on_score(name, data, fitted):
     X, _, _, _ = data
-    with pytest.raises(AnomalyzerError, match="fitted on 4 feature"):
+    with pytest.raises(AnomalyzerError, match="expecting 4 features"):
         fitted[name].decision_function(X[:, :3])
 
 

@@ -137,7 +137,7 @@ _LIBRARY_TYPES = (
 def _detector_types() -> tuple[str, ...]:
     # Every registered detector, whether or not its optional extra is installed
     # here: a model fitted elsewhere can be scored without the extra.
-    return tuple(f"anomalyzer.detectors.{s.module}.{s.cls}" for s in detectors._SPECS)
+    return tuple(s.import_path for s in detectors.specs("table"))
 
 
 #: The only types a model file may contain; passed to ``skops.io.loads``.
@@ -167,9 +167,7 @@ def model_kind(kind: str) -> Callable[[_T], _T]:
 
 
 def _series_types() -> tuple[str, ...]:
-    from anomalyzer import timeseries
-
-    return tuple(f"anomalyzer.timeseries.{s.module}.{s.cls}" for s in timeseries._SPECS)
+    return tuple(s.import_path for s in detectors.specs("series"))
 
 
 SERIES_ALLOWED_TYPES: tuple[str, ...] = (*_series_types(), *ALLOWED_TYPES)
@@ -216,8 +214,8 @@ def _check_destination(path: Path) -> None:
 
 
 def _registry_name(class_path: str) -> str:
-    for s in detectors._SPECS:
-        if f"anomalyzer.detectors.{s.module}.{s.cls}" == class_path:
+    for s in detectors.specs("table"):
+        if s.import_path == class_path:
             return s.name
     raise AnomalyzerError(
         f"Cannot save a model whose detector is {class_path}: model files hold only the "

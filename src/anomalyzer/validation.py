@@ -34,8 +34,8 @@ def check_array(X: Any, *, n_features: int | None = None, min_rows: int = 1) -> 
     if np.iscomplexobj(X):
         # numpy would drop the imaginary part with only a warning.
         raise AnomalyzerError(
-            "Expected real numbers but got complex values; pass the real part, the "
-            "modulus or both as separate features."
+            "Complex data not supported; pass the real part, the modulus or both as "
+            "separate features."
         )
     try:
         arr = np.asarray(X, dtype=np.float64)
@@ -55,14 +55,17 @@ def check_array(X: Any, *, n_features: int | None = None, min_rows: int = 1) -> 
         )
     if arr.shape[0] < min_rows:
         raise AnomalyzerError(
-            f"Expected at least {min_rows} row(s) but got {arr.shape[0]}; pass a non-empty array."
+            f"Expected at least {min_rows} row(s) but got {arr.shape[0]} sample(s); pass more rows."
         )
     if arr.shape[1] == 0:
-        raise AnomalyzerError("Expected at least one feature column but got none.")
+        raise AnomalyzerError(
+            f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+            "required; pass at least one feature column."
+        )
     if n_features is not None and arr.shape[1] != n_features:
         raise AnomalyzerError(
-            f"The detector was fitted on {n_features} feature(s) but got {arr.shape[1]}; "
-            "score data with the same columns it was fitted on."
+            f"X has {arr.shape[1]} features, but it is expecting {n_features} features as "
+            "input (those it was fitted on); score data with the same columns."
         )
     if not np.isfinite(arr).all():
         bad = ~np.isfinite(arr)

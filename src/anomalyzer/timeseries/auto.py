@@ -30,6 +30,7 @@ import numba
 import numpy as np
 from sklearn.base import clone
 
+from anomalyzer import detectors
 from anomalyzer.timeseries import conformal
 from anomalyzer.timeseries.base import SeriesDetector, SeriesParts
 from anomalyzer.timeseries.changes import LevelShift, VarianceChange
@@ -48,8 +49,6 @@ _MAX_PROFILE_POINTS = 50_000
 # scores: past it, a point is certainly anomalous to that member, and one
 # member's runaway scale must not drown the others' evidence.
 _CAP = 50.0
-# Members whose scores are distances rather than residuals in robust SDs.
-_DISTANCE_MEMBERS = frozenset({"matrix_profile", "window"})
 # How suspect the points next to an anomaly are, at most, relative to it.
 _NEIGHBOUR_SHARE = 0.5
 
@@ -208,7 +207,7 @@ class SeriesAuto(SeriesDetector):
         for name, member in self.fitted_members_.items():
             raw = member.decision_scores_
             logs.append(self._scaled(name, raw))
-            if name in _DISTANCE_MEMBERS:
+            if detectors.spec(name, "series").distance:
                 continue
             centre, spread = _normaliser(np.maximum(raw, 0.0))
             self.linear_[name] = (centre, spread)

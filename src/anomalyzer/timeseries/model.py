@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anomalyzer import timeseries
+from anomalyzer import detectors, timeseries
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.persist import model_kind, save_model
 from anomalyzer.timeseries.base import SeriesDetector
@@ -78,8 +78,6 @@ MIN_EXPLAINED = 10
 #: Points of each series kept for the reasons of streamed points: room for
 #: the windows before a change and for a shape.
 TAIL_POINTS = 1024
-# Registry names whose ``period`` parameter takes one period (the others take a list).
-_SINGLE_PERIOD = ("forecast",)
 
 
 @model_kind("series")
@@ -697,7 +695,9 @@ def _build(settings: dict[str, Any], periods: list[int] | None) -> SeriesDetecto
     if periods is not None:
         name = settings["detector"]
         params["period"] = (
-            (periods[0] if periods else 0) if name in _SINGLE_PERIOD else list(periods)
+            (periods[0] if periods else 0)
+            if detectors.spec(name, "series").single_period
+            else list(periods)
         )
     return timeseries.make(
         settings["detector"],

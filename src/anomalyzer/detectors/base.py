@@ -22,7 +22,43 @@ from anomalyzer.validation import check_array, check_contamination
 _EXPLAIN_VALUES = 2_000_000
 
 
-class BaseDetector(BaseEstimator):
+class ScoringContract(BaseEstimator):
+    """What every detector, table or series, offers on top of ``fit`` and ``decision_function``.
+
+    Higher scores are more anomalous; ``threshold_`` (set by ``fit``) turns
+    them into flags. Table detectors (:class:`BaseDetector`) score rows,
+    series detectors (:class:`~anomalyzer.timeseries.base.SeriesDetector`)
+    score the points of a series.
+    """
+
+    threshold_: float
+    decision_scores_: np.ndarray
+
+    def fit(self, X: Any, y: Any = None) -> Any:
+        raise NotImplementedError
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Negated anomaly score, scikit-learn's convention (higher = more normal)."""
+        return -self.decision_function(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """1 for what scores above ``threshold_``, 0 otherwise."""
+        return (self.decision_function(X) > self.threshold_).astype(np.int64)
+
+    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
+        """Fit on ``X`` and return the flags of what it was fitted on."""
+        return (self.fit(X).decision_scores_ > self.threshold_).astype(np.int64)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
+
+
+class BaseDetector(ScoringContract):
     """Base class of all detectors: higher score = more anomalous.
 
     Subclasses set ``contamination`` (and usually ``random_state``) in their own
@@ -57,18 +93,6 @@ class BaseDetector(BaseEstimator):
         X = check_array(X, n_features=self.n_features_in_)
         return np.asarray(self._score(X), dtype=np.float64)
 
-    def score_samples(self, X: Any) -> np.ndarray:
-        """Negated anomaly score, scikit-learn's convention (higher = more normal)."""
-        return -self.decision_function(X)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """1 for rows scoring above ``threshold_``, 0 otherwise."""
-        return (self.decision_function(X) > self.threshold_).astype(np.int64)
-
-    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
-        """Fit on ``X`` and return the flags of its rows."""
-        return (self.fit(X).decision_scores_ > self.threshold_).astype(np.int64)
-
     def explain(self, X: Any) -> np.ndarray:
         """Per-feature contribution to each row's score, shape ``(n_rows, n_features)``.
 
@@ -97,11 +121,6 @@ class BaseDetector(BaseEstimator):
     def _explain(self, X: np.ndarray) -> np.ndarray:
         """Model-agnostic: how far the score drops when a feature takes its typical value."""
         return occlusion_explain(self._score, X, self.feature_medians_)
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
-        return tags
 
 
 def occlusion_explain(

@@ -39,8 +39,6 @@ a row that never occurs and scores oddly).
 from __future__ import annotations
 
 import numbers
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import numba
@@ -48,6 +46,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from anomalyzer.compiled import jit, launch
 from anomalyzer.detectors.base import BaseDetector
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.validation import check_array, check_int
@@ -64,49 +63,10 @@ _CHILD_SHIFT = np.uint64(32)
 _BUILD_NODES = 1 << 22
 
 
-def _jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
-    """``numba.njit`` with an on-disk cache, so that each machine compiles only once.
-
-    numba looks for a writable cache directory (``NUMBA_CACHE_DIR``, then the
-    module's ``__pycache__``, then the user's cache folder) when the function is
-    decorated and raises if there is none; then the function is compiled afresh
-    in each process instead of failing at import.
-    """
-
-    def wrap(func: Callable[..., Any]) -> Any:
-        try:
-            return numba.njit(cache=True, **options)(func)
-        except RuntimeError:
-            return numba.njit(cache=False, **options)(func)
-
-    return wrap
-
-
-_LAUNCH_LOCK = threading.Lock()
-
-
-def _launch(kernel: Any, *args: Any) -> Any:
-    """Run a parallel kernel, one call at a time where numba's thread pool needs that.
-
-    Each call already uses every core. numba's fallback thread pool (workqueue,
-    used when neither TBB nor OpenMP is installed) aborts the process when two
-    threads launch parallel work at once, as a threaded server or Dask worker
-    would; so calls take turns until numba reports a pool that is safe.
-    """
-    try:
-        layer = numba.threading_layer()
-    except ValueError:  # no parallel work run yet: the pool is not chosen
-        layer = "workqueue"
-    if layer != "workqueue":
-        return kernel(*args)
-    with _LAUNCH_LOCK:
-        return kernel(*args)
-
-
 # -- compiled kernels ---------------------------------------------------------
 
 
-@_jit(nogil=True)
+@jit(nogil=True)
 def _c(n: int) -> float:  # pragma: no cover - compiled
     """Average depth of an unsuccessful search among ``n`` keys (0 for n <= 1)."""
     if n <= 1:
@@ -116,7 +76,7 @@ def _c(n: int) -> float:  # pragma: no cover - compiled
     return 2.0 * (np.log(n - 1.0) + _EULER_GAMMA) - 2.0 * (n - 1.0) / n
 
 
-@_jit(nogil=True)
+@jit(nogil=True)
 def _next_uniform(state: np.ndarray) -> float:  # pragma: no cover - compiled
     """SplitMix64 step: a uniform float in [0, 1) and an updated ``state[0]``.
 
@@ -132,13 +92,13 @@ def _next_uniform(state: np.ndarray) -> float:  # pragma: no cover - compiled
     return (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@_jit(nogil=True)
+@jit(nogil=True)
 def _next_below(state: np.ndarray, k: int) -> int:  # pragma: no cover - compiled
     """A uniform integer in [0, k)."""
     return min(int(_next_uniform(state) * k), k - 1)
 
 
-@_jit(nogil=True)
+@jit(nogil=True)
 def _sample(n: int, k: int, state: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """``k`` distinct integers from [0, n) by Floyd's algorithm (exactly k draws)."""
     taken = np.zeros(n, dtype=np.bool_)
@@ -152,7 +112,7 @@ def _sample(n: int, k: int, state: np.ndarray) -> np.ndarray:  # pragma: no cove
     return out
 
 
-@_jit(nogil=True)
+@jit(nogil=True)
 def _grow_tree(
     X: np.ndarray,
     n_samples: int,
@@ -265,7 +225,7 @@ def _grow_tree(
     return n_nodes
 
 
-@_jit(parallel=True, nogil=True)
+@jit(parallel=True, nogil=True)
 def _grow_trees(
     X: np.ndarray,
     seeds: np.ndarray,
@@ -298,7 +258,7 @@ def _grow_trees(
     return feature, threshold, left, value, gain, n_nodes
 
 
-@_jit(parallel=True, nogil=True)
+@jit(parallel=True, nogil=True)
 def _total_path_lengths(
     X: np.ndarray,
     roots: np.ndarray,
@@ -344,7 +304,7 @@ def _total_path_lengths(
     return out
 
 
-@_jit(parallel=True, nogil=True)
+@jit(parallel=True, nogil=True)
 def _path_attributions(
     X: np.ndarray,
     roots: np.ndarray,
@@ -511,7 +471,7 @@ class IForest(BaseDetector):
         roots = np.empty(self.n_estimators, dtype=np.int64)
         offset = 0
         for first in range(0, self.n_estimators, batch):
-            grown = _launch(
+            grown = launch(
                 _grow_trees,
                 X,
                 seeds[first : first + batch],
@@ -552,7 +512,7 @@ class IForest(BaseDetector):
         return self._attributions(X)
 
     def _mean_path_length(self, X: np.ndarray) -> np.ndarray:
-        total = _launch(
+        total = launch(
             _total_path_lengths,
             _writeable(X),
             self.tree_roots_,
@@ -584,7 +544,7 @@ class IForest(BaseDetector):
         return self._attributions(self._check_scoring_input(X))
 
     def _attributions(self, X: np.ndarray) -> np.ndarray:
-        return _launch(
+        return launch(
             _path_attributions,
             _writeable(X),
             self.tree_roots_,

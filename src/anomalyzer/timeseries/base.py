@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from anomalyzer.detectors.base import ScoringContract
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.thresholds import threshold_from_contamination
 from anomalyzer.validation import check_array, check_contamination
@@ -77,7 +77,7 @@ def check_series(X: Any, *, n_channels: int | None = None, min_points: int = 1) 
     return check_array(arr, n_features=n_channels, min_rows=min_points)
 
 
-class SeriesDetector(BaseEstimator):
+class SeriesDetector(ScoringContract):
     """Base class of all series detectors: higher score = more anomalous.
 
     Subclasses set ``causal`` and ``contamination`` in their own ``__init__``.
@@ -141,18 +141,6 @@ class SeriesDetector(BaseEstimator):
         state = dict(super().__getstate__())
         state.pop("_fit_cache", None)
         return state
-
-    def score_samples(self, X: Any) -> np.ndarray:
-        """Negated anomaly score, scikit-learn's convention (higher = more normal)."""
-        return -self.decision_function(X)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """1 for points scoring above ``threshold_``, 0 otherwise."""
-        return (self.decision_function(X) > self.threshold_).astype(np.int64)
-
-    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
-        """Fit on ``X`` and return the flags of its points."""
-        return (self.fit(X).decision_scores_ > self.threshold_).astype(np.int64)
 
     def explain(self, X: Any) -> np.ndarray:
         """Per-channel contribution to each point's score, shape ``(n_points, n_channels)``."""
@@ -277,11 +265,6 @@ class SeriesDetector(BaseEstimator):
     def _batch(self, X: np.ndarray) -> SeriesParts:
         """Offline scoring of a whole series; the causal recursion unless overridden."""
         return self._step(self._new_state(), X)
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
-        return tags
 
 
 def _fingerprint(X: np.ndarray) -> tuple[tuple[int, ...], int]:

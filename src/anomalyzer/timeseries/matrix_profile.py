@@ -59,7 +59,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from anomalyzer.detectors.iforest import _jit, _launch
+from anomalyzer.compiled import jit, launch
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.timeseries.base import SeriesDetector, SeriesParts
 from anomalyzer.timeseries.seasonality import detect_periods
@@ -87,7 +87,7 @@ _PARALLEL_PAIRS = 2_000_000
 # -- compiled kernels ---------------------------------------------------------
 
 
-@_jit(nogil=True)
+@jit(nogil=True)
 def _subsequence_stats(
     T: np.ndarray,
     m: int,
@@ -122,7 +122,7 @@ def _subsequence_stats(
         isd[i] = 0.0 if is_flat else 1.0 / max(math.sqrt(ss / m), 1e-150)
 
 
-@_jit(nogil=True, fastmath=True)
+@jit(nogil=True, fastmath=True)
 def _smallest(values: np.ndarray, n: int) -> float:  # pragma: no cover - compiled
     """Minimum of ``values[:n]`` (``inf`` if empty); exact in any order, so vectorised."""
     v = np.inf
@@ -132,7 +132,7 @@ def _smallest(values: np.ndarray, n: int) -> float:  # pragma: no cover - compil
     return v
 
 
-@_jit(nogil=True)
+@jit(nogil=True)
 def _diagonals(
     T: np.ndarray,
     Tr: np.ndarray,
@@ -203,7 +203,7 @@ def _diagonals(
         left[i - first_row] = _smallest(scratch, hi - k_lo)
 
 
-@_jit(nogil=True)
+@jit(nogil=True)
 def _lag_bounds(
     k_lo: int, k_hi: int, first_row: int, first_abs: int, n_rows: int, n_chunks: int
 ) -> np.ndarray:  # pragma: no cover - compiled
@@ -223,7 +223,7 @@ def _lag_bounds(
     return bounds
 
 
-@_jit(nogil=True, parallel=True)
+@jit(nogil=True, parallel=True)
 def _profile_parallel(
     T: np.ndarray,
     m: int,
@@ -273,7 +273,7 @@ def _profile_parallel(
     return lp, rp
 
 
-@_jit(nogil=True)
+@jit(nogil=True)
 def _profile_serial(
     T: np.ndarray,
     m: int,
@@ -469,7 +469,7 @@ class MatrixProfile(SeriesDetector):
             if (n_rows - old_rows) * (horizon - m) < _PARALLEL_PAIRS:
                 lp = _profile_serial(*args)
             else:
-                lp, _ = _launch(_profile_parallel, *args, False, numba.get_num_threads())
+                lp, _ = launch(_profile_parallel, *args, False, numba.get_num_threads())
             state["qt"][:, c] = qt
             # Row r ends at values[r + m - 1], and X starts at values[h].
             z[old_rows + m - 1 - h :, c] = self._normalise(lp)
@@ -493,7 +493,7 @@ class MatrixProfile(SeriesDetector):
             T = np.ascontiguousarray(X[:, c] - self.center_[c])
             mu, isd, flat = (np.empty(n_rows) for _ in range(3))
             _subsequence_stats(T, m, 0, float(self.flat_tol_[c]), mu, isd, flat)
-            lp, rp = _launch(
+            lp, rp = launch(
                 _profile_parallel,
                 *(T, m, self.excl_zone_, n_rows - 1, 0, 0, mu, isd, flat, np.zeros(n_rows)),
                 True,

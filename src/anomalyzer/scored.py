@@ -55,3 +55,32 @@ def rows_to_explain(scores: np.ndarray, flags: np.ndarray, limit: int | None = N
     if limit is not None:
         n = min(n, limit)
     return np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:n]
+
+
+class ScoredRows:
+    """What every result offers over its scored ``frame``: scores, flagged rows, the top.
+
+    Table and series results share it; each adds what only it knows.
+    """
+
+    frame: pd.DataFrame
+
+    @property
+    def scores(self) -> pd.Series:
+        """Anomaly score of each row (higher = more anomalous; NaN where a row had none)."""
+        return self.frame["anomaly_score"]
+
+    @property
+    def anomalies(self) -> pd.DataFrame:
+        """The flagged rows, most anomalous first."""
+        flagged = self.frame[self.frame["is_anomaly"]]
+        return flagged.sort_values("anomaly_rank")
+
+    @property
+    def n_anomalies(self) -> int:
+        """How many rows were flagged."""
+        return int(self.frame["is_anomaly"].sum())
+
+    def top(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` highest-scoring rows, flagged or not."""
+        return self.frame.sort_values("anomaly_rank").head(n)

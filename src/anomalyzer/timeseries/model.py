@@ -436,47 +436,9 @@ class SeriesModel:
                 out_reason[members] = f"not scored: {why}"
                 continue
             cols = [chans.index(c) for c in fs.channels]
-            points, emitted, observed, grid = [], [], [], []
-            last, prev = fs.last, fs.tail_values[-1].copy()
-            for i in members:
-                t = stamps[i]
-                if pd.isna(t):
-                    out_reason[i] = "not scored: its timestamp is missing or cannot be read"
-                    continue
-                k, off_grid = _steps_between(last, t, fs.freq)
-                if k < 0:
-                    out_reason[i] = (
-                        f"not scored: {fmt_time(t, fs.freq)} is not after the last point of its "
-                        f"series ({fmt_time(last, fs.freq)}); rows must arrive in time order"
-                    )
-                    continue
-                if off_grid:
-                    notes.append(
-                        f"{_prefix(self.group_, key)}{t} is off the {fs.freq} grid; it was "
-                        "scored as the nearest point"
-                    )
-                if k > 0:
-                    notes.append(
-                        f"{_prefix(self.group_, key)}{k} missing point(s) before "
-                        f"{fmt_time(t, fs.freq)} filled with the last value"
-                    )
-                for _ in range(k):
-                    points.append(prev.copy())
-                    observed.append(False)
-                    emitted.append(-1)
-                    last = last + fs.freq
-                    grid.append(last)
-                v = vals[i, cols].copy()
-                seen = np.isfinite(v)
-                if not seen.all():
-                    v[~seen] = prev[~seen]
-                    out_reason[i] = "value missing: filled with the last value, never flagged"
-                points.append(v)
-                observed.append(bool(seen.all()))
-                emitted.append(i)
-                last = last + fs.freq
-                grid.append(last)
-                prev = v
+            points, emitted, observed, grid = self._arrivals(
+                fs, key, members, stamps, vals[:, cols], out_reason, notes
+            )
             if not points:
                 continue
             X = np.vstack(points)
@@ -506,6 +468,66 @@ class SeriesModel:
         out["anomaly_reason"] = pd.Series(out_reason, index=out.index, dtype=object).astype(str)
         out.attrs["notes"] = notes
         return out
+
+    def _arrivals(
+        self,
+        fs: FittedSeries,
+        key: Hashable | None,
+        members: list[int],
+        stamps: list[Any],
+        vals: np.ndarray,
+        out_reason: np.ndarray,
+        notes: list[str],
+    ) -> tuple[list[np.ndarray], list[int], list[bool], list[pd.Timestamp]]:
+        """The grid points that the rows ``members`` of one series make, gaps filled.
+
+        Returns the points, the row each came from (-1 for a filled gap), whether
+        it was observed, and its time; rows that cannot be scored get their
+        reason in ``out_reason`` instead.
+        """
+        assert fs.last is not None and fs.tail_values is not None
+        points, emitted, observed, grid = [], [], [], []
+        last, prev = fs.last, fs.tail_values[-1].copy()
+        for i in members:
+            t = stamps[i]
+            if pd.isna(t):
+                out_reason[i] = "not scored: its timestamp is missing or cannot be read"
+                continue
+            k, off_grid = _steps_between(last, t, fs.freq)
+            if k < 0:
+                out_reason[i] = (
+                    f"not scored: {fmt_time(t, fs.freq)} is not after the last point of its "
+                    f"series ({fmt_time(last, fs.freq)}); rows must arrive in time order"
+                )
+                continue
+            if off_grid:
+                notes.append(
+                    f"{_prefix(self.group_, key)}{t} is off the {fs.freq} grid; it was "
+                    "scored as the nearest point"
+                )
+            if k > 0:
+                notes.append(
+                    f"{_prefix(self.group_, key)}{k} missing point(s) before "
+                    f"{fmt_time(t, fs.freq)} filled with the last value"
+                )
+            for _ in range(k):
+                points.append(prev.copy())
+                observed.append(False)
+                emitted.append(-1)
+                last = last + fs.freq
+                grid.append(last)
+            v = vals[i].copy()
+            seen = np.isfinite(v)
+            if not seen.all():
+                v[~seen] = prev[~seen]
+                out_reason[i] = "value missing: filled with the last value, never flagged"
+            points.append(v)
+            observed.append(bool(seen.all()))
+            emitted.append(i)
+            last = last + fs.freq
+            grid.append(last)
+            prev = v
+        return points, emitted, observed, grid
 
     # -- files ----------------------------------------------------------------
 

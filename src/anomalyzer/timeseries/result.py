@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from anomalyzer.scored import scored_frame
+from anomalyzer.scored import ScoredRows, scored_frame
 from anomalyzer.timeseries.model import SeriesModel
 
 
 @dataclass(frozen=True)
-class SeriesResult:
+class SeriesResult(ScoredRows):
     """A detection over time: scored rows, scored grid points, the model and the notes.
 
     ``frame`` is the user's table with ``anomaly_score``, ``is_anomaly``,
@@ -51,29 +51,9 @@ class SeriesResult:
         )
 
     @property
-    def scores(self) -> pd.Series:
-        """Anomaly score of each row (NaN where its timestamp could not be used)."""
-        return self.frame["anomaly_score"]
-
-    @property
-    def anomalies(self) -> pd.DataFrame:
-        """The flagged rows, most anomalous first."""
-        flagged = self.frame[self.frame["is_anomaly"]]
-        return flagged.sort_values("anomaly_rank")
-
-    @property
-    def n_anomalies(self) -> int:
-        """How many rows were flagged."""
-        return int(self.frame["is_anomaly"].sum())
-
-    @property
     def n_series(self) -> int:
         """How many series (groups) were scored."""
         return len(self.model.series_)
-
-    def top(self, n: int = 10) -> pd.DataFrame:
-        """The ``n`` highest-scoring rows, flagged or not."""
-        return self.frame.sort_values("anomaly_rank").head(n)
 
     def __repr__(self) -> str:
         points = len(self.points)

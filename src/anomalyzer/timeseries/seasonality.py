@@ -246,15 +246,10 @@ def _detect(
     wanted_hi = hi if max_period is None else int(max_period)
     if hi < lo or n < 8 or wanted_hi < wanted_lo:
         return []
-    spread = float(np.std(x))
-    if spread <= 1e-12 * max(1.0, float(np.abs(x).max())):
+    standard = _standardise(x)
+    if standard is None:
         return []
-    x = _detrend(x)
-    # A pure trend leaves (almost) nothing once detrended: no season there.
-    scale = float(np.std(x))
-    if scale <= 1e-9 * spread:
-        return []
-    x = x / scale
+    x = standard
     naturals = [p for p in naturals if lo <= p <= hi]
     tried: dict[int, _Candidate | None] = {}
     kept: list[_Candidate] = []
@@ -279,15 +274,34 @@ def _detect(
         consider(p0, lags)
     for p in _acf_candidates(_acf(x), lo, hi):
         consider(p, (max(lo, p - 1), min(hi, p + 1)))
-    # A confirmed period may be a multiple of the true one (a spike every 24 hours
-    # repeats at 72 too): try its whole fractions.
     for c in list(kept):
-        if c.natural or any(q.period < c.period and c.period % q.period == 0 for q in kept):
-            continue
-        for m in range(2, 8):
-            if c.period % m == 0 and c.period // m >= lo:
-                consider(c.period // m, None)
+        for p in _fractions(c, kept, lo):
+            consider(p, None)
     return [c for c in _prune(x, kept) if wanted_lo <= c.period <= wanted_hi]
+
+
+def _standardise(x: np.ndarray) -> np.ndarray | None:
+    """``x`` detrended and scaled to unit spread; None when nothing varies but a trend."""
+    spread = float(np.std(x))
+    if spread <= 1e-12 * max(1.0, float(np.abs(x).max())):
+        return None
+    x = _detrend(x)
+    # A pure trend leaves (almost) nothing once detrended: no season there.
+    scale = float(np.std(x))
+    if scale <= 1e-9 * spread:
+        return None
+    return x / scale
+
+
+def _fractions(c: _Candidate, kept: list[_Candidate], lo: int) -> list[int]:
+    """Whole fractions of the confirmed period ``c`` to try, unless a period kept divides it.
+
+    A confirmed period may be a multiple of the true one (a spike every 24
+    hours repeats at 72 too).
+    """
+    if c.natural or any(q.period < c.period and c.period % q.period == 0 for q in kept):
+        return []
+    return [c.period // m for m in range(2, 8) if c.period % m == 0 and c.period // m >= lo]
 
 
 def _detrend(x: np.ndarray) -> np.ndarray:

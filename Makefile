@@ -22,7 +22,8 @@ demo: $(STAMP)
 	$(VENV)/bin/anomalyzer detect examples/transactions.csv --label is_fraud --top 10 --report out/demo_report.html
 	$(VENV)/bin/anomalyzer detect examples/server_metrics.csv --time timestamp --group host --label is_incident --top 10 --report out/demo_series_report.html
 
-test: $(STAMP)
+# Lint, formatting and the import contract run before the suite, so CI enforces them.
+test: lint
 	sh tests/setup_browser.sh
 	$(PY) -m pytest -n 2
 
@@ -34,10 +35,12 @@ bench: $(STAMP)
 	$(PY) benchmarks/nab_baselines.py
 	$(PY) benchmarks/nab.py --per-series
 	$(PY) benchmarks/ts_groups.py
+	$(PY) benchmarks/kernels.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(VENV)/bin/ruff format --check src tests benchmarks examples
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_architecture.py
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format src tests benchmarks examples

@@ -53,7 +53,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -186,11 +186,15 @@ def save_model(model: Model | SeriesModel, path: str | os.PathLike[str]) -> Path
 
     kind = getattr(type(model), "kind", None)
     if kind == SERIES_KIND:
-        return _save_series(model, path)  # type: ignore[arg-type]
+        return _save_series(cast("SeriesModel", model), path)
     if kind != TABLE_KIND:
         raise AnomalyzerError(
             f"save_model needs an anomalyzer Model or SeriesModel, not a {type(model).__name__}."
         )
+    return _save_table(cast("Model", model), path, sio)
+
+
+def _save_table(model: Model, path: str | os.PathLike[str], sio: Any) -> Path:
     model._check_fitted()
     path = Path(path)
     _check_destination(path)
@@ -439,7 +443,7 @@ def _rebuild(manifest: Mapping[str, Any], detector: Any) -> Model:
     preprocessor = Preprocessor.from_state(manifest["preprocessor"])
     # Built without Model.__init__: the fitted detector is restored as saved, so the
     # extras needed only to fit it (torch for the autoencoder) are not required here.
-    cls = _MODEL_CLASSES[TABLE_KIND]
+    cls: Any = _MODEL_CLASSES[TABLE_KIND]
     model = cls.__new__(cls)
     model.detector = str(settings["detector"])
     model.contamination = settings["contamination"]
@@ -611,7 +615,7 @@ def _rebuild_series(manifest: Mapping[str, Any], state: Mapping[str, Any]) -> Se
 
     settings = manifest["model"]
     # Built without SeriesModel.__init__: the fitted detectors are restored as saved.
-    cls = _MODEL_CLASSES[SERIES_KIND]
+    cls: Any = _MODEL_CLASSES[SERIES_KIND]
     model = cls.__new__(cls)
     model.detector = str(settings["detector"])
     model.contamination = settings["contamination"]

@@ -115,7 +115,11 @@ def check_int(name: str, value: Any, *, minimum: int = 1) -> int:
     ...
     anomalyzer.errors.AnomalyzerError: n_neighbors must be an integer >= 1, got 0.
     """
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= minimum:
+    if (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool)
+        and int(value) >= minimum
+    ):
         return int(value)
     raise AnomalyzerError(f"{name} must be an integer >= {minimum}, got {value!r}.")
 
@@ -130,7 +134,11 @@ def check_float(
     ...
     anomalyzer.errors.AnomalyzerError: nu must be a number in (0, 1), got 1.5.
     """
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    ok = (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and bool(np.isfinite(float(value)))
+    )
     if ok and low is not None and not value > low:
         ok = False
     if ok and high is not None and not value < high:

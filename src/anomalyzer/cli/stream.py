@@ -213,6 +213,7 @@ class _Scorer:
         keys = (getattr(fitted, "time", None), getattr(fitted, "group", None))
         self.keys = [str(k) for k in keys if k is not None]
         band = ("expected", "lower", "upper")
+        self.extra: tuple[str, ...]
         if len(self.channels) == 1:
             self.extra = (*_RESULT, *band)
         else:

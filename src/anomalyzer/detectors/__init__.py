@@ -119,7 +119,8 @@ _SPECS: tuple[DetectorSpec, ...] = (
 )  # fmt: skip
 
 _SERIES_SPECS: tuple[DetectorSpec, ...] = tuple(
-    DetectorSpec(name, module, cls, "series", summary, kind="series", **extra)
+    DetectorSpec(name, module, cls, "series", summary, kind="series",
+                 single_period=extra.get("single_period", False), distance=extra.get("distance", False))
     for name, module, cls, summary, extra in (
         ("auto", "auto", "SeriesAuto", "a committee chosen from the series' profile (default)", {}),
         ("rolling_z", "rolling", "RollingZ", "spikes and dips: rolling robust z", {}),

@@ -428,8 +428,8 @@ class IForest(BaseDetector):
         ms = self.max_samples
         if not (
             (isinstance(ms, str) and ms.strip().lower() == "auto")
-            or (_is_int(ms) and ms >= 2)
-            or (_is_fraction(ms) and 0.0 < ms <= 1.0)
+            or (_is_int(ms) and int(ms) >= 2)
+            or (_is_fraction(ms) and 0.0 < float(ms) <= 1.0)
         ):
             raise AnomalyzerError(
                 f"max_samples must be 'auto', an integer >= 2 or a fraction in (0, 1], got {ms!r}."
@@ -577,5 +577,5 @@ def _is_fraction(value: Any) -> bool:
     return (
         isinstance(value, numbers.Real)
         and not isinstance(value, numbers.Integral)
-        and bool(np.isfinite(value))
+        and bool(np.isfinite(float(value)))
     )

@@ -259,7 +259,8 @@ class _Corpus:
         if len(set(self.names)) < len(self.names):
             raise AnomalyzerError("Two series have the same name; give each a unique name.")
         scores, values, windows, owners = [], [], [], []
-        window_owner, window_scored = [], []
+        window_owner: list[int] = []
+        window_scored: list[Any] = []
         for k, s in enumerate(items):
             n = len(s.scores)
             # NAB's getProbationPeriod: rows i < min(floor(p n), p 5000) are not scored.

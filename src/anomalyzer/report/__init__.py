@@ -84,7 +84,7 @@ def write_report(
     labelled windows (``label`` by default), and ``time`` may only repeat the
     time column the series were detected along.
     """
-    path = check_destination(path, "report")
+    path = check_destination(Path(path), "report")
     html = build_report(result, label=label, time=time, source=source)
     try:
         path.write_text(html, encoding="utf-8")

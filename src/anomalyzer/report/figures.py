@@ -116,7 +116,13 @@ def numeric_view(
     values = np.asarray(values, dtype=np.float64)
     log = log_scale(values)
     with np.errstate(divide="ignore", invalid="ignore"):
-        x = {"log": np.log10, "log1p": lambda v: np.log10(1.0 + v)}.get(log, np.asarray)(values)
+        x = (
+            np.log10(values)
+            if log == "log"
+            else np.log10(1.0 + values)
+            if log == "log1p"
+            else values
+        )
     edges = bin_edges(x, bins=bins)
     centres, widths = (edges[1:] + edges[:-1]) / 2.0, np.diff(edges)
     fig = go.Figure()

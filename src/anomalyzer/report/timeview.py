@@ -32,7 +32,7 @@ import datetime as _dt
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -64,9 +64,14 @@ GAP_FILL = "rgba(97, 112, 127, 0.22)"
 class SeriesLike(Protocol):
     """What the report reads of a series result."""
 
-    points: pd.DataFrame
-    frame: pd.DataFrame
-    model: Any
+    @property
+    def points(self) -> pd.DataFrame: ...
+
+    @property
+    def frame(self) -> pd.DataFrame: ...
+
+    @property
+    def model(self) -> Any: ...
 
 
 @dataclass
@@ -100,7 +105,7 @@ class _Series:
     gap_points: int
 
 
-def is_series_result(obj: object) -> bool:
+def is_series_result(obj: object) -> TypeGuard[SeriesLike]:
     """Whether ``obj`` is a series detection (it has ``points`` and ``frame``).
 
     >>> from types import SimpleNamespace

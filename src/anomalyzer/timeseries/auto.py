@@ -187,6 +187,7 @@ class SeriesAuto(SeriesDetector):
     def _batch(self, X: np.ndarray) -> SeriesParts:
         members = {name: m._batch_cached(X) for name, m in self.fitted_members_.items()}
         parts = self._merge(members)
+        assert parts.score is not None  # a merge always carries the committee's score
         score = _spread(parts.score, self._context(X.shape[0]) // 2)
         return SeriesParts(parts.z, parts.expected, parts.scale, self._lift(members, score))
 

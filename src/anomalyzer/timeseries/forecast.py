@@ -64,7 +64,7 @@ class ForecastBand(SeriesDetector):
 
     def _validate_params(self) -> None:
         check_float("interval", self.interval, low=0.0, high=1.0)
-        if self.period is not None and len(check_periods(self.period)) > 1:
+        if self.period is not None and len(check_periods(self.period) or []) > 1:
             raise AnomalyzerError(
                 f"period must be one integer >= 2, 0 for none, or None, got {self.period!r}."
             )
@@ -131,7 +131,7 @@ def _usable_period(X: np.ndarray, period: int | None) -> int:
 
         found = detect_periods(X[:, 0])
         period = found[0] if found else 0
-    periods = [p for p in check_periods(period) if 2 * p <= X.shape[0]]
+    periods = [p for p in check_periods(period) or [] if 2 * p <= X.shape[0]]
     return periods[0] if periods else 0
 
 

@@ -344,6 +344,7 @@ class SeriesModel:
             if why is not None:
                 reasons.update(dict.fromkeys(rows.tolist(), f"not scored: {why}"))
                 continue
+            assert fs is not None  # why is None only for a series with a detector
             out = self._score_frame(fs, frame)
             pts = np.asarray(frame.row_points, dtype=np.int64)
             ok = pts >= 0
@@ -355,6 +356,7 @@ class SeriesModel:
 
     def _score_frame(self, fs: FittedSeries, frame: Any) -> _Scored:
         det = fs.detector
+        assert det is not None  # callers skip series without a detector
         values = np.asarray(frame.values, dtype=np.float64)
         observed = np.asarray(frame.observed, dtype=bool)
         index = frame.index
@@ -364,6 +366,7 @@ class SeriesModel:
                 f"the model was fitted on {fs.freq}; give rows on the same grid."
             )
         if self.causal and fs.last is not None and index[0] > fs.last:
+            assert fs.tail_values is not None  # kept with fs.last
             # Continue the stream on a copy: scoring never moves the model on.
             fill, _ = _steps_between(fs.last, index[0], fs.freq)
             lead = np.repeat(fs.tail_values[-1:], fill, axis=0)
@@ -575,7 +578,7 @@ class SeriesModel:
         flags = np.zeros(n_rows, dtype=bool)
         reasons: dict[int, str] = dict(getattr(self, "unscored_", {}))
         for s in self.series_.values():
-            if s.rows is None or s.scores is None:
+            if s.rows is None or s.scores is None or s.row_points is None or s.flags is None:
                 continue
             ok = s.row_points >= 0
             rows, pts = s.rows[ok], s.row_points[ok]
@@ -824,6 +827,8 @@ def _stream(
     state before it, so what is shown matches what was scored.
     """
     det = fs.detector
+    # Streams reach only series with a detector and a tail (see update).
+    assert det is not None and fs.tail_values is not None and fs.tail_index is not None
     before = copy.deepcopy(det.stream_state_)
     streamed = det.update(X)
     scores = np.asarray(streamed.scores, dtype=np.float64)
@@ -995,7 +1000,12 @@ def _unscored(
             why = "its timestamp is missing or cannot be read"
         elif group is not None and pd.isna(g):
             why = f"it has no value in '{group}'"
-        elif known is not None and _key(g) not in known and str(g) not in known_text:
+        elif (
+            known is not None
+            and known_text is not None
+            and _key(g) not in known
+            and str(g) not in known_text
+        ):
             why = "its series was not seen at fit"
         else:
             why = "its series has too few points with a value (see the notes)"
@@ -1003,8 +1013,10 @@ def _unscored(
     return out
 
 
-def _column(s: FittedSeries, array: np.ndarray, channel: str) -> np.ndarray:
+def _column(s: FittedSeries, array: np.ndarray | None, channel: str) -> np.ndarray:
     """Channel ``channel`` of a per-point array of ``s``; NaN where the series lacks it."""
+    if array is None:
+        return np.full(len(s.index), np.nan)
     if channel in s.channels:
         return array[:, s.channels.index(channel)]
     return np.full(array.shape[0], np.nan)

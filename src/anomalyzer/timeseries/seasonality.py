@@ -146,7 +146,7 @@ def detect_periods(
         return []
     naturals = candidate_periods(freq) if freq is not None else []
     search = candidates is None
-    if not search:
+    if candidates is not None:
         naturals = sorted({int(p) for p in candidates})
     if x.ndim == 2:
         best: dict[int, float] = {}

@@ -9,12 +9,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_inprocess import run_cli
 
 EXE = [sys.executable, "-m", "anomalyzer.cli"]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*EXE, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return run_cli(*args, cwd=cwd)
+
+
+def run_process(*args: str) -> subprocess.CompletedProcess:
+    """The installed command in its own process: the smoke test of the real entry point."""
+    return subprocess.run([*EXE, *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +238,13 @@ def test_help_on_the_new_commands():
         assert res.returncode == 0
         assert "Usage" in res.stdout
     assert "--report" in run("detect", "--help").stdout
+
+
+def test_the_installed_command_runs_in_its_own_process(csv, tmp_path):
+    """The real entry point, as a shell starts it: summary out, a mistake is exit 2."""
+    res = run_process("detect", str(csv), "--detector", "mad", "--top", "3")
+    assert res.returncode == 0, res.stderr
+    assert "300 rows" in res.stdout and "Top rows by anomaly score" in res.stdout
+    res = run_process("detect", str(tmp_path / "missing.csv"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.count("\n") <= 2

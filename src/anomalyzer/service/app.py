@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from anomalyzer import __version__
+from anomalyzer.version import __version__
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.registry import ApiKey, ModelNotFound, Registry
 from anomalyzer.service import admin, azure, oip, scoring, telemetry

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from anomalyzer import __version__
+from anomalyzer.version import __version__
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.registry import ApiKey
 from anomalyzer.service.schemas import (

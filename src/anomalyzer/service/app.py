@@ -16,7 +16,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from anomalyzer.version import __version__
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.registry import ApiKey, ModelNotFound, Registry
 from anomalyzer.service import admin, azure, oip, scoring, telemetry
@@ -24,6 +23,7 @@ from anomalyzer.service.cache import Loaded, ModelCache
 from anomalyzer.service.limits import BodyLimit, Timeout
 from anomalyzer.service.security import AuthError, KeyChecker, score_key
 from anomalyzer.service.settings import Settings
+from anomalyzer.version import __version__
 
 log = logging.getLogger("anomalyzer.service")
 

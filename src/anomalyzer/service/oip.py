@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from anomalyzer.version import __version__
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.registry import ApiKey
 from anomalyzer.service.schemas import (
@@ -27,6 +26,7 @@ from anomalyzer.service.schemas import (
 )
 from anomalyzer.service.scoring import ERRORS, NAME, check_rows, model_for, score_rows
 from anomalyzer.service.security import score_key
+from anomalyzer.version import __version__
 
 router = APIRouter(tags=["open inference protocol"])
 

@@ -2,7 +2,7 @@
 
 Every verdict comes from the model's own scoring path: ``Model.score_frame``
 (small batches through :mod:`anomalyzer.service.fastpath`, which gives the
-same answers), ``Model.explain``, ``SeriesModel.score`` and ``SeriesModel.update``.
+same answers), ``Model.explain``, ``SeriesModel.score_frame`` and ``SeriesModel.update``.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def score_rows(loaded: Loaded, rows: Sequence[Mapping[str, Any]]) -> dict[str, A
         out = loaded.scorer.score(rows)
         scores, flags, ranks, reasons = out.scores, out.flags, out.ranks, out.reasons
     else:
-        frame = loaded.model.score(pd.DataFrame.from_records(list(rows)))
+        frame = loaded.model.score_frame(pd.DataFrame.from_records(list(rows)))
         scores = frame["anomaly_score"].to_numpy(dtype=np.float64)
         flags = frame["is_anomaly"].to_numpy(dtype=bool)
         ranks = frame["anomaly_rank"].to_numpy(dtype=np.int64)

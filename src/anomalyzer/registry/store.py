@@ -84,6 +84,8 @@ _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 # Push, promote and key writes that collide with another writer (PostgreSQL's
 # unique version number) are tried again this many times.
 _RETRIES = 5
+# Version numbers are 32-bit integers in every database.
+_MAX_VERSION = 2**31 - 1
 _LABEL_WORDS = {
     "1": 1,
     "anomaly": 1,
@@ -471,6 +473,8 @@ class Registry:
                 model_versions.c.name == name
             )
             if version is not None:
+                if not 1 <= int(version) <= _MAX_VERSION:
+                    raise self._missing(conn, name, version)
                 query = query.where(model_versions.c.version == int(version))
             rows = conn.execute(query).all()
             if not rows:
@@ -720,6 +724,8 @@ class Registry:
 
     def _number(self, conn: Connection, name: str, ref: int | str | None) -> int:
         if isinstance(ref, int):
+            if not 1 <= ref <= _MAX_VERSION:  # beyond what the database's integer holds
+                raise self._missing(conn, name, ref)
             found = conn.execute(
                 select(model_versions.c.version).where(
                     model_versions.c.name == name, model_versions.c.version == ref

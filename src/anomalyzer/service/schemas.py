@@ -309,7 +309,7 @@ class PromoteRequest(BaseModel):
     """Point an alias at a version."""
 
     model_config = ConfigDict(extra="forbid")
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)
     alias: str = Field(default="production", min_length=1, max_length=40)
 
 

@@ -36,7 +36,12 @@ from anomalyzer.service.security import score_key
 
 router = APIRouter(tags=["scoring"])
 
-NAME = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", max_length=100, description="Model name.")
+NAME = Path(
+    pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+    max_length=100,
+    description="Model name.",
+    examples=["fraud"],
+)
 VERSION = Query(
     default=None,
     max_length=40,

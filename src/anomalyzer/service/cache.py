@@ -85,6 +85,20 @@ class ModelCache:
         number = self._number(name, ref)
         return self._loaded(name, number)
 
+    def cached(self, name: str, ref: Ref = None) -> Loaded | None:
+        """The loaded model meant by ``ref`` if it is in memory already, else None (no I/O)."""
+        if isinstance(ref, str) and ref.strip().isdigit():
+            ref = int(ref)
+        number = ref if isinstance(ref, int) else self._pointers.get((name, ref))
+        if number is None:
+            return None
+        found = self._models.get((name, number))
+        if found is not None:
+            with self._lock:
+                if (name, number) in self._models:
+                    self._models.move_to_end((name, number))
+        return found
+
     def _number(self, name: str, ref: Ref) -> int:
         if isinstance(ref, int):
             return ref

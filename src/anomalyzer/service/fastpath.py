@@ -29,7 +29,10 @@ more than a row's work and waits on busy cores.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +48,9 @@ from anomalyzer.scored import rows_to_explain
 
 #: Batches up to this many rows take the fast path (when their values allow it).
 SMALL_BATCH = 64
+#: Detector time per row below which small batches are scored on the event loop itself:
+#: a hand-over to a worker thread would cost more than the work.
+CHEAP_SECONDS = 0.0005
 # The cap Preprocessor.transform applies, so that absurd inputs stay finite.
 _BOUND = 1e100
 _TRUTH = {**dict.fromkeys(TRUE_WORDS | {"1"}, 1.0), **dict.fromkeys(FALSE_WORDS | {"0"}, 0.0)}
@@ -65,12 +71,36 @@ class Scored:
     fast: bool
 
 
+_pool_lock = threading.Lock()
+_pool_users = 0
+_pool_limits: Any = None
+
+
+@functools.cache
+def _controller() -> Any:
+    """The process's OpenMP and BLAS pools, found once (finding them reads every loaded library)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 @contextlib.contextmanager
 def one_thread() -> Iterator[None]:
-    """Run the detectors' parallel kernels and joblib work in the calling thread."""
+    """Run the detectors' parallel kernels, OpenMP/BLAS loops and joblib work in the calling thread.
+
+    numba's thread count is set per calling thread; the OpenMP and BLAS pools
+    are process-wide, so they are limited while any small batch is scored and
+    restored when the last one ends (a large batch scored meanwhile runs on
+    one thread too: slower, never different).
+    """
     import joblib
     import numba
 
+    global _pool_users, _pool_limits
+    with _pool_lock:
+        if _pool_users == 0:
+            _pool_limits = _controller().limit(limits=1)
+        _pool_users += 1
     before = numba.get_num_threads()
     numba.set_num_threads(1)  # per calling thread
     try:
@@ -78,6 +108,11 @@ def one_thread() -> Iterator[None]:
             yield
     finally:
         numba.set_num_threads(before)
+        with _pool_lock:
+            _pool_users -= 1
+            if _pool_users == 0 and _pool_limits is not None:
+                _pool_limits.restore_original_limits()
+                _pool_limits = None
 
 
 class TableScorer:
@@ -107,10 +142,22 @@ class TableScorer:
 
     def _warm(self) -> None:
         # Compiled kernels load (or compile) on first use: pay that at load, not in a request.
+        # The fastest of a few timed calls says whether a row costs little enough to be
+        # scored on the server's event loop (see ``cheap``).
         X = np.zeros((1, self.n_features))
+        best = math.inf
         with one_thread():
-            self.model.detector_.decision_function(X)
-            self.model.detector_.explain(X)
+            for _ in range(4):
+                start = time.perf_counter()
+                self.model.detector_.decision_function(X)
+                self.model.detector_.explain(X)
+                best = min(best, time.perf_counter() - start)
+        self.row_seconds = best
+
+    @property
+    def cheap(self) -> bool:
+        """Whether a small batch costs well under a millisecond of detector time."""
+        return self.row_seconds < CHEAP_SECONDS
 
     # -- scoring ------------------------------------------------------------------
 

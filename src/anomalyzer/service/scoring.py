@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.registry import ApiKey, load_bytes
@@ -115,7 +116,7 @@ def score_rows(loaded: Loaded, rows: Sequence[Mapping[str, Any]]) -> dict[str, A
     responses=ERRORS,
     summary="Score rows",
 )
-def score(
+async def score(
     request: Request,
     body: ScoreRequest,
     name: str = NAME,
@@ -124,8 +125,29 @@ def score(
 ) -> JSONResponse:
     """Score, flag, rank (1 = most anomalous) and explain each row, in request order."""
     check_rows(request, len(body.rows))
-    loaded = model_for(request, name, version)
-    out = score_rows(loaded, body.rows)
+    loaded = request.app.state.cache.cached(name, version)
+    scorer = loaded.scorer if loaded is not None else None
+    if (
+        loaded is not None
+        and scorer is not None
+        and scorer.cheap
+        and len(body.rows) <= scorer.small
+    ):
+        # A loaded, cheap model and a small batch: well under a millisecond of work, done
+        # on the event loop rather than paying for a hand-over to a worker thread.
+        request.state.model = loaded.name
+        return _score_response(loaded, body.rows)
+    return await run_in_threadpool(_score_sync, request, body.rows, name, version)
+
+
+def _score_sync(
+    request: Request, rows: list[dict[str, Any]], name: str, version: str | None
+) -> JSONResponse:
+    return _score_response(model_for(request, name, version), rows)
+
+
+def _score_response(loaded: Loaded, rows: Sequence[Mapping[str, Any]]) -> JSONResponse:
+    out = score_rows(loaded, rows)
     results = [
         {"score": s, "is_anomaly": f, "rank": r, "reason": t}
         for s, f, r, t in zip(

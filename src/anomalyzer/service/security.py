@@ -65,7 +65,7 @@ class KeyChecker:
 def require(scope: str) -> Callable[..., Any]:
     """A dependency that lets a request through with a key of ``scope`` (or admin)."""
 
-    def dependency(
+    async def dependency(
         request: Request,
         credentials: HTTPAuthorizationCredentials | None = _BEARER,
         x_api_key: str | None = _HEADER,

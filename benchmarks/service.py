@@ -82,6 +82,12 @@ class Server:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used (user + system): what a request costs the
+        server whatever else runs on the machine."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -102,6 +108,7 @@ class Result:
     errors: int
     latencies: np.ndarray
     target: str
+    cpu_ms: float = float("nan")
 
     def row(self) -> list[str]:
         lat = self.latencies * 1000 if self.latencies.size else np.array([np.nan])
@@ -109,7 +116,7 @@ class Result:
         return [
             self.scenario, self.model, f"{self.rate:g}", f"{self.seconds:g}", str(self.sent),
             str(self.errors), f"{p50:.1f}", f"{p95:.1f}", f"{p99:.1f}",
-            f"{self.ok / self.seconds:.1f}", self.target,
+            f"{self.ok / self.seconds:.1f}", f"{self.cpu_ms:.2f}", self.target,
         ]  # fmt: skip
 
 
@@ -267,8 +274,12 @@ def load_scenarios(args: argparse.Namespace, tmp: Path) -> list[Result]:
         for scenario, model, bodies, rate, seconds, target in plan:
             url = f"{server.url}/models/{model}/score"
             warm(url, key, bodies[0], 5 if len(bodies) < 10 else 30)
+            cpu = server.cpu_seconds()
             sent, ok, errors, lat = asyncio.run(open_loop(url, key, bodies, rate, seconds))
-            results.append(Result(scenario, model, rate, seconds, sent, ok, errors, lat, target))
+            cpu_ms = (server.cpu_seconds() - cpu) / max(ok, 1) * 1000
+            results.append(
+                Result(scenario, model, rate, seconds, sent, ok, errors, lat, target, cpu_ms)
+            )
             print(" | ".join(results[-1].row()), flush=True)
         # A model swap under load: the alias flips every 2 s while requests flow.
         url = f"{server.url}/models/swap/score"
@@ -284,12 +295,14 @@ def load_scenarios(args: argparse.Namespace, tmp: Path) -> list[Result]:
         flipper = threading.Thread(target=flip)
         flipper.start()
         seconds = min(d, 20)
+        cpu = server.cpu_seconds()
         sent, ok, errors, lat = asyncio.run(open_loop(url, key, one_row, 100.0, seconds))
+        cpu_ms = (server.cpu_seconds() - cpu) / max(ok, 1) * 1000
         stop.set()
         flipper.join()
         n_swaps = sum(1 for e in reg.audit("swap", limit=1000) if e.action == "promote") - 1
         results.append(Result(f"1-row score, {n_swaps} swaps", "swap", 100.0, seconds, sent, ok,
-                              errors, lat, "0 failed requests"))  # fmt: skip
+                              errors, lat, "0 failed requests", cpu_ms))  # fmt: skip
         print(" | ".join(results[-1].row()), flush=True)
     finally:
         server.stop()
@@ -385,11 +398,14 @@ def main() -> None:
         f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, "
         f"{os.cpu_count()} cores, load average before the run {os.getloadavg()[0]:.1f} "
         "(the machine was shared with other work: latencies are pessimistic)",
-        "# latency from when each request was due to its answer; throughput = answered 2xx per second",
+        "# latency from when each request was due to its answer; ok/s = answered 2xx per second;",
+        "# server CPU ms/request = CPU time of the server process over the scenario / answered",
+        "# requests (its cost whatever else runs on the machine); errors: 0 = the generator's 256",
+        "# connections were all busy waiting for the server, -1 = connection failed, else HTTP status",
         "",
     ]
     header = ["scenario", "model", "rate/s", "seconds", "sent", "errors", "p50 ms", "p95 ms",
-              "p99 ms", "ok/s", "target"]  # fmt: skip
+              "p99 ms", "ok/s", "server CPU ms/request", "target"]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="anomalyzer-bench-") as tmp_dir:
         tmp = Path(tmp_dir)
         if not args.no_load:

@@ -638,7 +638,9 @@ class Registry:
                         name=name, version=number, actor=actor or self.actor, at=at, **item
                     )
                 )
-                ids.append(int(result.inserted_primary_key[0]))
+                key = result.inserted_primary_key
+                assert key is not None  # an insert always has one
+                ids.append(int(key[0]))
         return ids
 
     def feedback(self, name: str, *, version: int | None = None) -> builtins.list[FeedbackEntry]:

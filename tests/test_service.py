@@ -242,6 +242,9 @@ def test_open_inference_protocol(served: Served) -> None:
     assert meta["name"] == "fraud" and meta["versions"] == ["1"]
     assert {"name": "amount", "datatype": "FP64", "shape": [-1]} in meta["inputs"]
     assert served.get("/v2/models/fraud/versions/1").json()["parameters"]["detector"] == "iforest"
+    assert served.get("/v2/models/fraud/ready").json() == {"name": "fraud", "ready": True}
+    listed = {m["name"]: m for m in served.get("/models").json()}
+    assert listed["fraud"]["latest"] == 1 and listed["cpu"]["kind"] == "series"
     rows = _rows(_table(4, seed=3))
     inputs = [
         {"name": c, "shape": [4], "datatype": "BYTES", "data": [r.get(c) for r in rows]}

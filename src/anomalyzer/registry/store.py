@@ -24,6 +24,7 @@ either wholly there or not at all.
 >>> [e.action for e in reg.audit("fraud")]
 ['push', 'promote']
 >>> reg.close()
+>>> import shutil; shutil.rmtree(tmp)
 """
 
 from __future__ import annotations

@@ -34,3 +34,19 @@ def planted(
 @pytest.fixture()
 def planted_data() -> tuple[np.ndarray, np.ndarray]:
     return planted()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (see tests/postgres_server.py), or a skip saying why."""
+    from postgres_server import postgres_server
+
+    try:
+        manager = postgres_server()
+        server = manager.__enter__()
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        manager.__exit__(None, None, None)

@@ -12,7 +12,10 @@ from anomalyzer.cli import (  # noqa: F401  (importing a command module register
     detect,
     detectors,
     evaluate,
+    keys,
+    models,
     score,
+    serve,
     stream,
 )
 from anomalyzer.cli.app import app, main

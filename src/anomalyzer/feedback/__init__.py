@@ -1,0 +1,1 @@
+"""Human feedback: labels from analysts, and rankings that learn from them."""

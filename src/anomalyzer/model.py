@@ -192,6 +192,20 @@ class Model:
         df = read_table(data, **read)
         return self._reasons(df, self.preprocessor_.transform(df))
 
+    def feedback(
+        self, rows_or_ids: Any, labels: Any, *, who: str | None = None, when: str | None = None
+    ) -> list[Any]:
+        """Record analysts' labels (anomaly / normal / unsure) for rows, with who and when.
+
+        ``rows_or_ids`` is a DataFrame of rows, one row, one id or a list of ids
+        (the identifier column's values, else row positions); ``labels`` one
+        label for all or one per row. The labels are saved with the model by
+        :meth:`save`; :class:`anomalyzer.feedback.FeedbackSession` learns from them.
+        """
+        from anomalyzer.feedback import record_feedback
+
+        return record_feedback(self, rows_or_ids, labels, who=who, when=when)
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted model to a file that :func:`anomalyzer.load` reads back.
 

@@ -150,11 +150,11 @@ def review(
                     else f"→ undid {safe(undone.row)}: {undone.label}"
                 )
             elif key == "d":
-                say(session.describe())
+                say(safe(session.describe(), _MAX_REASON * 3))
             elif key in ("q", "\x04", ""):
                 break
             else:
                 say(f"→ unknown key {safe(key)!r}; use a, n, s, u, d or q")
     say(progress_line(session) + ".")
-    say(session.describe())
+    say(safe(session.describe(), _MAX_REASON * 3))
     return session.progress()

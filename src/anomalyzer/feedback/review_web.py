@@ -172,7 +172,7 @@ def _handler(server: ReviewServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
-            self.send_header("Content-Security-Policy", "default-src 'self' 'unsafe-inline'")
+            self.send_header("Content-Security-Policy", "default-src 'self' 'unsafe-inline'; img-src 'self' data:")
             self.end_headers()
             self.wfile.write(body)
 
@@ -208,6 +208,7 @@ def _handler(server: ReviewServer) -> type[BaseHTTPRequestHandler]:
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>anomalyzer review</title>
+<link rel="icon" href="data:,">
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:1100px;color:#222}
 h1{font-size:1.3rem} .muted{color:#666} #reason{font-size:1.1rem;margin:.5rem 0}

@@ -201,6 +201,10 @@ class Model:
         (the identifier column's values, else row positions); ``labels`` one
         label for all or one per row. The labels are saved with the model by
         :meth:`save`; :class:`anomalyzer.feedback.FeedbackSession` learns from them.
+
+        >>> model = Model("mad").fit(pd.DataFrame({"x": [1.0, 1.1, 0.9, 1.0, 9.0] * 4}))
+        >>> [(x.row, x.label, x.who) for x in model.feedback([4, 0], ["fraud", "ok"], who="ana")]
+        [('4', 'anomaly', 'ana'), ('0', 'normal', 'ana')]
         """
         from anomalyzer.feedback import record_feedback
 

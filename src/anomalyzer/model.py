@@ -55,6 +55,10 @@ class Model:
     [False, True]
     """
 
+    #: Analysts' labels as plain records (row, label, who, when), saved with the
+    #: model; :meth:`feedback` adds to them.
+    feedback_: list[dict[str, str]]
+
     def __init__(
         self,
         detector: str | BaseDetector = DEFAULT_DETECTOR,

@@ -95,6 +95,8 @@ class ReviewServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
+        if isinstance(host, bytes):
+            host = host.decode()
         return f"http://{host}:{port}/"
 
     def start(self) -> ReviewServer:

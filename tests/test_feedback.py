@@ -15,6 +15,7 @@ from anomalyzer.feedback import (
     FeedbackSession,
     ForestFeedback,
     MemoryStore,
+    SqlStore,
     describe_anomalies,
     diverse_batch,
     read_labels,
@@ -219,3 +220,17 @@ def test_feedback_command_imports_labels_into_the_model_file(model, tmp_path):
     res = CliRunner().invoke(app, ["feedback", str(path), str(labels)])
     assert res.exit_code != 0
     assert isinstance(res.exception, AnomalyzerError) and "line 2" in str(res.exception)
+
+
+def test_sql_store_keeps_labels_per_model_and_a_session_resumes_from_it(model, frame, tmp_path):
+    url = f"sqlite:///{tmp_path / 'labels.db'}"
+    session = FeedbackSession(model, frame, store=SqlStore(url, key="fraud-v1"))
+    first = int(session.next()[0])
+    session.label(first, "anomaly", who="ana")
+    session.label(int(session.next()[0]), "normal", who="bo")
+    session.undo()
+    SqlStore(url, key="other").add(session.store.history())  # another model's labels apart
+    resumed = FeedbackSession(model, frame, store=SqlStore(url, key="fraud-v1"))
+    assert resumed.labels() == {first: "anomaly"}
+    assert [x.who for x in resumed.store.history()] == ["ana"]
+    assert len(SqlStore(url, key="other").history()) == 1

@@ -82,6 +82,13 @@ def review(
             "(default: MODEL's name with .labels.csv)."
         ),
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep the labels in this database instead (SQLAlchemy URL, e.g. "
+            "sqlite:///labels.db), under MODEL's file name."
+        ),
+    ] = None,
     web: Annotated[
         bool, typer.Option("--web", help="Review in the browser instead of the terminal.")
     ] = False,
@@ -99,25 +106,29 @@ def review(
     Labels go to the label file at once; `anomalyzer feedback MODEL LABELS`
     then saves them with the model.
     """
-    from anomalyzer.feedback import CsvStore, FeedbackSession
+    from anomalyzer.feedback import CsvStore, FeedbackSession, LabelStore, SqlStore
 
     label_path = labels if labels is not None else model.with_suffix(".labels.csv")
-    check_destination(label_path, "label file")
-    for other in (model, Path(data)):
-        if other.exists() and label_path.resolve() == other.resolve():
-            raise AnomalyzerError(
-                f"The label file '{label_path}' is an input ({other}); give another --labels path."
-            )
+    if db is None:
+        check_destination(label_path, "label file")
+        for other in (model, Path(data)):
+            if other.exists() and label_path.resolve() == other.resolve():
+                raise AnomalyzerError(
+                    f"The label file '{label_path}' is an input ({other}); "
+                    "give another --labels path."
+                )
+    where = str(label_path) if db is None else f"{db} (as {model.name})"
     with Steps() as steps:
         fitted = _table_model(steps, model)
         df = read_data(steps, data, table, query)
+        store: LabelStore = CsvStore(label_path) if db is None else SqlStore(db, key=model.name)
         with steps.step("Ranking the rows"):
-            session = FeedbackSession(fitted, df, store=CsvStore(label_path))
+            session = FeedbackSession(fitted, df, store=store)
     if web:
         from anomalyzer.feedback.review_web import ReviewServer
 
         server = ReviewServer(session, host=host, port=port, who=who)
-        out.print(f"Review page: {server.url} (Ctrl-C to stop); labels go to {label_path}")
+        out.print(f"Review page: {server.url} (Ctrl-C to stop); labels go to {where}")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -128,8 +139,11 @@ def review(
         from anomalyzer.feedback.review_tui import review as review_loop
 
         review_loop(session, who=who)
-    out.print(
-        f"Labels are in {label_path}; `anomalyzer feedback {model} {label_path}` saves them "
-        "with the model.",
-        highlight=False,
-    )
+    if db is None:
+        out.print(
+            f"Labels are in {label_path}; `anomalyzer feedback {model} {label_path}` saves them "
+            "with the model.",
+            highlight=False,
+        )
+    else:
+        out.print(f"Labels are in {where}.", highlight=False)

@@ -1,7 +1,8 @@
 """Human feedback: analysts label rows, and the ranking learns from each label.
 
 - :mod:`~anomalyzer.feedback.store`: labels (anomaly / normal / unsure) with who
-  and when, behind a small store interface (in memory, with the model file, a CSV file);
+  and when, behind a small store interface (in memory, with the model file, a CSV file,
+  a database table: :mod:`~anomalyzer.feedback.sql_store`);
 - :mod:`~anomalyzer.feedback.aad`: Active Anomaly Discovery, weights over an
   isolation forest's leaves learned from the labels;
 - :mod:`~anomalyzer.feedback.query`: which rows to ask about next;
@@ -17,6 +18,7 @@ from anomalyzer.feedback.aad import ForestFeedback
 from anomalyzer.feedback.describe import describe_anomalies
 from anomalyzer.feedback.query import diverse_batch, top
 from anomalyzer.feedback.session import FeedbackSession, record_feedback, row_ids
+from anomalyzer.feedback.sql_store import SqlStore
 from anomalyzer.feedback.store import (
     LABELS,
     CsvStore,
@@ -38,6 +40,7 @@ __all__ = [
     "LabelStore",
     "MemoryStore",
     "ModelStore",
+    "SqlStore",
     "describe_anomalies",
     "diverse_batch",
     "latest",

@@ -56,9 +56,11 @@ def describe_anomalies(
     match = np.logical_and.reduce([mask for *_, mask in chosen])
     inside = int(match[positions].sum())
     verb = "has" if n == 1 else "share"
+    matched = int(match.sum())
     return (
-        f"{who} {verb}: {'; '.join(parts)}. Together the rule matches {int(match.sum()):,} "
-        f"rows ({_pct(float(match.mean()))}), {_among(inside, n)} among them."
+        f"{who} {verb}: {'; '.join(parts)}. Together the rule matches {matched:,} "
+        f"row{'s' if matched != 1 else ''} ({_pct(float(match.mean()))}), "
+        f"{_among(inside, n)} among them."
     )
 
 

@@ -49,14 +49,11 @@ from typing import Any
 import numba
 import numpy as np
 
-from anomalyzer.detectors.iforest import (
-    _BLOCK,
-    _CHILD_SHIFT,
-    IForest,
-    _jit,
-    _launch,
-    _writeable,
-)
+from anomalyzer.compiled import jit, launch
+
+# The forest's own layout of its flattened trees (left child in the high 32 bits
+# of a node's entry) and the rows that walk them together.
+from anomalyzer.detectors.iforest import _BLOCK, _CHILD_SHIFT, IForest, _writeable
 from anomalyzer.errors import AnomalyzerError
 
 #: The defaults of the AAD papers and their reference code (``ad_examples``).
@@ -83,7 +80,7 @@ _WINDOW = 20
 # -- compiled kernels ---------------------------------------------------------
 
 
-@_jit(parallel=True, nogil=True)
+@jit(parallel=True, nogil=True)
 def _leaves(
     X: np.ndarray, roots: np.ndarray, node: np.ndarray, threshold: np.ndarray, max_depth: int
 ) -> np.ndarray:  # pragma: no cover - compiled
@@ -115,7 +112,7 @@ def _leaves(
     return out
 
 
-@_jit(parallel=True, nogil=True)
+@jit(parallel=True, nogil=True)
 def _row_scores(leaves: np.ndarray, u: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """``sum_t u[leaves[i, t]]`` per row: ``w . z(x)`` with ``u = w * z``-values per leaf."""
     n, n_trees = leaves.shape
@@ -128,7 +125,7 @@ def _row_scores(leaves: np.ndarray, u: np.ndarray) -> np.ndarray:  # pragma: no 
     return out
 
 
-@_jit(nogil=True)
+@jit(nogil=True)
 def _batch_loss(
     w: np.ndarray,
     prior: np.ndarray,
@@ -163,7 +160,7 @@ def _batch_loss(
     return loss_a / max(1, n_a) + loss_n / max(1, n_n) + 0.5 * inv_sigma2 * reg
 
 
-@_jit(nogil=True)
+@jit(nogil=True)
 def _fit_weights(
     w0: np.ndarray,
     prior: np.ndarray,
@@ -320,7 +317,7 @@ class ForestFeedback:
         self.epochs_ = 0
         self.random_state = random_state
         X = np.ascontiguousarray(forest._check_scoring_input(X), dtype=np.float64)
-        nodes = _launch(
+        nodes = launch(
             _leaves,
             _writeable(X),
             forest.tree_roots_,
@@ -423,4 +420,4 @@ class ForestFeedback:
         return self
 
     def _rescore(self) -> np.ndarray:
-        return _launch(_row_scores, self.leaves_, self.weights_ * self.value_)
+        return launch(_row_scores, self.leaves_, self.weights_ * self.value_)

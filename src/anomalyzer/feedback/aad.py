@@ -89,7 +89,7 @@ def _leaves(
     flat = X.reshape(-1)
     stride = np.uint64(d)
     n_trees = roots.shape[0]
-    out = np.empty((n, n_trees), dtype=np.int64)
+    out = np.empty((n, n_trees), dtype=np.int32)
     feature_mask = np.uint64(0xFFFFFFFF)
     n_blocks = (n + _BLOCK - 1) // _BLOCK
     for b in numba.prange(n_blocks):
@@ -108,7 +108,7 @@ def _leaves(
                     at[r] = (link >> _CHILD_SHIFT) + np.uint64(x > threshold[k])
                     row += stride
             for r in range(m):
-                out[lo + r, t] = at[r]
+                out[lo + r, t] = np.int32(at[r])
     return out
 
 
@@ -327,8 +327,10 @@ class ForestFeedback:
         )
         # Leaves are the nodes whose split no row passes (threshold inf); number them 0..m-1.
         is_leaf = np.isinf(forest.tree_threshold_)
-        column = np.cumsum(is_leaf) - 1
-        self.leaves_ = column[nodes].astype(np.int64)
+        # int32 throughout: the forest indexes fewer than 2**31 nodes, and the
+        # (rows x trees) leaf table is the learner's one large array.
+        column = (np.cumsum(is_leaf) - 1).astype(np.int32)
+        self.leaves_ = column[nodes]
         self.value_ = -np.asarray(forest.tree_value_[is_leaf], dtype=np.float64)
         m = self.value_.size
         self.prior_ = np.full(m, 1.0 / np.sqrt(m))

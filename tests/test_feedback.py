@@ -234,3 +234,31 @@ def test_sql_store_keeps_labels_per_model_and_a_session_resumes_from_it(model, f
     assert resumed.labels() == {first: "anomaly"}
     assert [x.who for x in resumed.store.history()] == ["ana"]
     assert len(SqlStore(url, key="other").history()) == 1
+
+
+def test_review_command_writes_to_a_label_file_or_a_database(model, frame, tmp_path):
+    path = model.save(tmp_path / "m.azm")
+    data = tmp_path / "rows.csv"
+    frame.to_csv(data, index=False)
+    res = CliRunner().invoke(app, ["review", str(path), str(data), "--who", "ana"], input="n\nq\n")
+    assert res.exit_code == 0, res.output
+    assert "Labelled 1 of 416: 0 anomalies, 1 normal" in res.output
+    stored = pd.read_csv(tmp_path / "m.labels.csv")
+    assert stored[["label", "who"]].values.tolist() == [["normal", "ana"]]
+    url = f"sqlite:///{tmp_path / 'labels.db'}"
+    res = CliRunner().invoke(app, ["review", str(path), str(data), "--db", url], input="a\nq\n")
+    assert res.exit_code == 0, res.output
+    assert [x.label for x in SqlStore(url, key="m.azm").history()] == ["anomaly"]
+    res = CliRunner().invoke(app, ["review", str(path), str(data), "--labels", str(data)])
+    assert isinstance(res.exception, AnomalyzerError) and "is an input" in str(res.exception)
+
+
+def test_feedback_command_writes_another_file_with_out(model, tmp_path):
+    path = model.save(tmp_path / "m.azm")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("row,label\nR0001,normal\n")
+    res = CliRunner().invoke(
+        app, ["feedback", str(path), str(labels), "--out", str(tmp_path / "n.azm")]
+    )
+    assert res.exit_code == 0, res.output
+    assert load(path).feedback_ == [] and len(load(tmp_path / "n.azm").feedback_) == 1

@@ -262,3 +262,32 @@ def test_feedback_command_writes_another_file_with_out(model, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert load(path).feedback_ == [] and len(load(tmp_path / "n.azm").feedback_) == 1
+
+
+def test_registry_store_reviews_from_the_labels_the_service_stored(model, frame, tmp_path):
+    from anomalyzer.feedback.registry_store import RegistryStore
+    from anomalyzer.registry import Registry
+
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}", actor="svc")
+    try:
+        version = registry.push(model.save(tmp_path / "m.azm"), name="fraud").version
+        registry.add_feedback("fraud", [{"row": {}, "row_id": "R0408", "label": 1}], actor="key:1")
+        store = RegistryStore(registry, "fraud", version=version)
+        session = FeedbackSession(model, frame, store=store)
+        assert session.labels() == {B[0]: "anomaly"}
+        nxt = int(session.next()[0])
+        session.label(nxt, "normal", who="ana")
+        session.undo()  # not sent yet: taken back
+        session.label(nxt, "normal", who="ana")
+        session.label(int(session.next()[0]), "unsure", who="ana")  # kept for the review only
+        store.flush()
+        stored = registry.feedback("fraud", version=version)
+        assert [(e.row_id, e.label, e.actor) for e in stored] == [
+            ("R0408", 1, "key:1"),
+            (frame["row_id"][nxt], 0, "ana"),
+        ]
+        session.undo()  # the unsure one
+        with pytest.raises(AnomalyzerError, match="keeps every label"):
+            session.undo()
+    finally:
+        registry.close()

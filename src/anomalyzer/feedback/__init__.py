@@ -2,7 +2,8 @@
 
 - :mod:`~anomalyzer.feedback.store`: labels (anomaly / normal / unsure) with who
   and when, behind a small store interface (in memory, with the model file, a CSV file,
-  a database table: :mod:`~anomalyzer.feedback.sql_store`);
+  a database table: :mod:`~anomalyzer.feedback.sql_store`, the model registry:
+  :mod:`~anomalyzer.feedback.registry_store`);
 - :mod:`~anomalyzer.feedback.aad`: Active Anomaly Discovery, weights over an
   isolation forest's leaves learned from the labels;
 - :mod:`~anomalyzer.feedback.query`: which rows to ask about next;
@@ -17,6 +18,7 @@
 from anomalyzer.feedback.aad import ForestFeedback
 from anomalyzer.feedback.describe import describe_anomalies
 from anomalyzer.feedback.query import diverse_batch, top
+from anomalyzer.feedback.registry_store import RegistryStore
 from anomalyzer.feedback.session import FeedbackSession, record_feedback, row_ids
 from anomalyzer.feedback.sql_store import SqlStore
 from anomalyzer.feedback.store import (
@@ -40,6 +42,7 @@ __all__ = [
     "LabelStore",
     "MemoryStore",
     "ModelStore",
+    "RegistryStore",
     "SqlStore",
     "describe_anomalies",
     "diverse_batch",

@@ -55,6 +55,10 @@ class Model:
     [False, True]
     """
 
+    #: Analysts' labels as plain records (row, label, who, when), saved with the
+    #: model; :meth:`feedback` adds to them.
+    feedback_: list[dict[str, str]]
+
     def __init__(
         self,
         detector: str | BaseDetector = DEFAULT_DETECTOR,
@@ -191,6 +195,24 @@ class Model:
         self._check_fitted()
         df = read_table(data, **read)
         return self._reasons(df, self.preprocessor_.transform(df))
+
+    def feedback(
+        self, rows_or_ids: Any, labels: Any, *, who: str | None = None, when: str | None = None
+    ) -> list[Any]:
+        """Record analysts' labels (anomaly / normal / unsure) for rows, with who and when.
+
+        ``rows_or_ids`` is a DataFrame of rows, one row, one id or a list of ids
+        (the identifier column's values, else row positions); ``labels`` one
+        label for all or one per row. The labels are saved with the model by
+        :meth:`save`; :class:`anomalyzer.feedback.FeedbackSession` learns from them.
+
+        >>> model = Model("mad").fit(pd.DataFrame({"x": [1.0, 1.1, 0.9, 1.0, 9.0] * 4}))
+        >>> [(x.row, x.label, x.who) for x in model.feedback([4, 0], ["fraud", "ok"], who="ana")]
+        [('4', 'anomaly', 'ana'), ('0', 'normal', 'ana')]
+        """
+        from anomalyzer.feedback import record_feedback
+
+        return record_feedback(self, rows_or_ids, labels, who=who, when=when)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted model to a file that :func:`anomalyzer.load` reads back.

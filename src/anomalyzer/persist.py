@@ -7,7 +7,8 @@ A model file is a zip archive with two entries:
   (detector name and parameters, contamination, excluded columns, roles), the
   input schema, the preprocessor's whole state (plain JSON, see
   :meth:`~anomalyzer.data.Preprocessor.get_state`), the threshold, statistics
-  of the training scores, and SHA-256 digests;
+  of the training scores, analysts' labels (``feedback``, when there are any)
+  and SHA-256 digests;
 - ``detector.skops``: the fitted detector written with :mod:`skops.io`.
 
 Why skops and not plain arrays: every detector is an sklearn estimator whose
@@ -284,6 +285,8 @@ def _manifest(model: Model, name: str, class_path: str, payload: bytes) -> dict[
             "sha256": hashlib.sha256(payload).hexdigest(),
         },
     }
+    if getattr(model, "feedback_", None):
+        manifest["feedback"] = [dict(record) for record in model.feedback_]
     manifest["digest"] = _digest(manifest, payload)
     return manifest
 
@@ -457,6 +460,7 @@ def _rebuild(manifest: Mapping[str, Any], detector: Any) -> Model:
     model.threshold_ = float(manifest["threshold"])
     model.training_scores_ = detector.decision_scores_
     model.n_rows_ = int(manifest["training"]["n_rows"])
+    model.feedback_ = [dict(record) for record in manifest.get("feedback", [])]
     return model
 
 

@@ -1,7 +1,9 @@
 """Detectors that learn from labels: ``Supervised`` and ``SemiSupervised``.
 
 Both take ``fit(X, y)`` with ``y`` = 1 for a known anomaly and 0 for a known
-normal row (``Model.fit(data, label=...)`` passes it on), and otherwise keep the
+normal row (``Model.fit(data, label=...)`` passes it on); a missing label (NaN
+or None) marks a row nobody has judged yet, which is scored but not learned
+from, as after a few hundred labels from an analyst. Otherwise they keep the
 contract of every detector: higher score = more anomalous, new rows scored
 without refitting, ``threshold_`` from ``contamination`` on the training scores.
 
@@ -23,6 +25,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
@@ -54,10 +57,12 @@ _SPACING_SAMPLE = 10_000
 
 
 def check_labels(y: Any, n_rows: int, detector: str) -> np.ndarray:
-    """Labels as 0/1 integers, one per row, or a clear error naming ``detector``.
+    """Labels as 0/1 integers, -1 for a row without one, or a clear error naming ``detector``.
 
     >>> check_labels([0, 1, 0], 3, "semi").tolist()
     [0, 1, 0]
+    >>> check_labels(["normal", None, "anomaly"], 3, "semi").tolist()
+    [0, -1, 1]
     >>> check_labels(None, 3, "semi")
     Traceback (most recent call last):
     ...
@@ -74,7 +79,15 @@ def check_labels(y: Any, n_rows: int, detector: str) -> np.ndarray:
             f"The '{detector}' detector got labels of shape {values.shape} for {n_rows} row(s); "
             "give one label per row."
         )
-    return to_binary(values, name="y")
+    missing = pd.isna(pd.Series(values, dtype=object)).to_numpy()
+    if missing.all():
+        raise AnomalyzerError(
+            f"The '{detector}' detector got no labelled row; label some rows "
+            "(1 = anomaly, 0 = normal) and leave the others missing."
+        )
+    out = np.full(n_rows, -1, dtype=np.int64)
+    out[~missing] = to_binary(values[~missing], name="y")
+    return out
 
 
 def _seed(random_state: int | None) -> None:
@@ -251,12 +264,13 @@ class Supervised(_LabelledDetector):
         _seed(self.random_state)
 
     def _fit_labelled(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-        n_anomalies = int(y.sum())
-        if n_anomalies in (0, y.size):
+        n_anomalies = int((y == 1).sum())
+        n_labelled = int((y >= 0).sum())
+        if n_anomalies in (0, n_labelled):
             kind = "normal" if n_anomalies == 0 else "anomalous"
             raise AnomalyzerError(
                 f"The 'supervised' detector learns from labels of both kinds, but all "
-                f"{y.size} labelled rows are {kind}; pass label= with anomalies and normal "
+                f"{n_labelled} labelled rows are {kind}; pass label= with anomalies and normal "
                 "rows to fit, or use an unsupervised detector."
             )
         rows, normal_weight = self._training_rows(y)
@@ -300,7 +314,7 @@ class Supervised(_LabelledDetector):
         """Rows the model learns from (all anomalies, at most ``max_normals`` normals), their weight."""
         normals = np.flatnonzero(y == 0)
         if normals.size <= self.max_normals:
-            return np.arange(y.size), 1.0
+            return np.flatnonzero(y >= 0), 1.0
         rng = np.random.default_rng(self.random_state)
         kept = rng.choice(normals, size=self.max_normals, replace=False)
         rows = np.sort(np.concatenate([np.flatnonzero(y == 1), kept]))
@@ -407,6 +421,8 @@ class SemiSupervised(_LabelledDetector):
             scores[y == 1] = self._standardise(self.base_.decision_function(anomalous)) + (
                 self._lift(anomalous, leave_out=True)
             )
+        if (y < 0).any():
+            scores[y < 0] = self._score(X[y < 0])
         return scores
 
     def _normal_spacing(self, normal: np.ndarray) -> float:

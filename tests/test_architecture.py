@@ -36,8 +36,8 @@ LAYERS: list[tuple[str, ...]] = [
         "timeseries.neural",
         "timeseries.frame",
     ),
-    # 3. explanations in words, and what a fitted series holds
-    ("reasons", "timeseries.reasons", "timeseries.fitted"),
+    # 3. explanations in words, what a fitted series holds, analysts' labels
+    ("reasons", "timeseries.reasons", "timeseries.fitted", "feedback.store"),
     # 4. model files
     ("persist",),
     # 5. the models: THE scoring path

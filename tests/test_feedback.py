@@ -210,14 +210,21 @@ def test_feedback_command_imports_labels_into_the_model_file(model, tmp_path):
     path = model.save(tmp_path / "m.azm")
     labels = tmp_path / "labels.csv"
     labels.write_text("id,label,who\nR0400,normal,ana\nR0408,1,\n")
-    res = CliRunner().invoke(app, ["feedback", str(path), str(labels), "--who", "bo"])
+    before = path.read_bytes()
+    labelled = tmp_path / "labelled.azm"
+    res = CliRunner().invoke(
+        app, ["feedback", str(path), str(labels), "--who", "bo", "--out", str(labelled)]
+    )
     assert res.exit_code == 0, res.output
     assert "Added 2 label(s)" in res.output and "1 anomaly, 1 normal" in res.output
-    stored = load(path).feedback_
+    assert path.read_bytes() == before  # the input model is never rewritten
+    res = CliRunner().invoke(app, ["feedback", str(path), str(labels), "--out", str(path)])
+    assert res.exit_code != 0 and path.read_bytes() == before
+    stored = load(labelled).feedback_
     assert [(r["row"], r["label"], r["who"]) for r in stored] == [("R0400", "normal", "ana"),
                                                                   ("R0408", "anomaly", "bo")]  # fmt: skip
     labels.write_text("id,label\nR0400,maybe not\n")
-    res = CliRunner().invoke(app, ["feedback", str(path), str(labels)])
+    res = CliRunner().invoke(app, ["feedback", str(path), str(labels), "--out", str(labelled)])
     assert res.exit_code != 0
     assert isinstance(res.exception, AnomalyzerError) and "line 2" in str(res.exception)
 

@@ -210,7 +210,7 @@ class Model:
         >>> [(x.row, x.label, x.who) for x in model.feedback([4, 0], ["fraud", "ok"], who="ana")]
         [('4', 'anomaly', 'ana'), ('0', 'normal', 'ana')]
         """
-        from anomalyzer.feedback import record_feedback
+        from anomalyzer.feedback.store import record_feedback
 
         return record_feedback(self, rows_or_ids, labels, who=who, when=when)
 

@@ -39,21 +39,27 @@ def feedback(
             help="CSV with a 'row' (or 'id') and a 'label' column; 'who', 'when' optional."
         ),
     ],
-    who: WhoOpt = None,
     output: Annotated[
-        Path | None,
-        typer.Option("--out", "-o", help="Write the model with its labels here instead of MODEL."),
-    ] = None,
+        Path,
+        typer.Option("--out", "-o", help="Write the model with its labels to this new model file."),
+    ],
+    who: WhoOpt = None,
 ) -> None:
-    """Add the labels in LABELS (anomaly / normal / unsure) to the model file's label store.
+    """Add the labels in LABELS (anomaly / normal / unsure) to a copy of the model file.
 
     Rows are named by the model's identifier column (or their position). The
-    model's detector is unchanged; the file is rewritten with the labels added
-    (or written to --out).
+    model's detector is unchanged; the model with its labels is written to
+    --out, and MODEL itself is never rewritten (no output lands on an input).
     """
     from anomalyzer.feedback import ModelStore, latest, read_labels
 
-    target = model if output is None else check_destination(output, "model file")
+    target = check_destination(output, "model file")
+    if target.exists() and (
+        target.resolve() == model.resolve() or target.resolve() == labels.resolve()
+    ):
+        raise AnomalyzerError(
+            f"--out '{output}' is one of the inputs; write the labelled model to a new file."
+        )
     with Steps() as steps:
         fitted = _table_model(steps, model)
         added = read_labels(labels, who=who)

@@ -19,7 +19,7 @@ from anomalyzer.feedback.aad import ForestFeedback
 from anomalyzer.feedback.describe import describe_anomalies
 from anomalyzer.feedback.query import diverse_batch, top
 from anomalyzer.feedback.registry_store import RegistryStore
-from anomalyzer.feedback.session import FeedbackSession, record_feedback, row_ids
+from anomalyzer.feedback.session import FeedbackSession
 from anomalyzer.feedback.sql_store import SqlStore
 from anomalyzer.feedback.store import (
     LABELS,
@@ -30,6 +30,8 @@ from anomalyzer.feedback.store import (
     ModelStore,
     latest,
     read_labels,
+    record_feedback,
+    row_ids,
     to_label,
 )
 

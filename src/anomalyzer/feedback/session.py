@@ -30,7 +30,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from anomalyzer.data import read_table
 from anomalyzer.detectors.iforest import IForest
@@ -45,52 +44,11 @@ from anomalyzer.feedback.store import (
     ModelStore,
     latest,
     make_labels,
+    row_ids,
 )
 
 # Columns shown as "most unusual" for a row under review.
 UNUSUAL_COLUMNS = 3
-
-
-def row_ids(model: Any, frame: pd.DataFrame, *, use_index: bool = False) -> list[str]:
-    """The id of each row of ``frame``, as text: its identifier column, else its position.
-
-    With ``use_index`` the frame's index labels stand in for positions (what
-    :meth:`Model.feedback` does with a DataFrame the caller sliced).
-    """
-    ids = [c for c in model.schema.by_role("id") if c in frame.columns]
-    if len(ids) == 1:
-        return frame[ids[0]].astype(str).tolist()
-    if use_index:
-        return [str(i) for i in frame.index]
-    return [str(i) for i in range(len(frame))]
-
-
-def to_ids(model: Any, rows_or_ids: Any) -> list[str]:
-    """Ids from a DataFrame of rows, one row (a Series), one id, or a list of ids."""
-    if isinstance(rows_or_ids, pd.DataFrame):
-        return row_ids(model, rows_or_ids, use_index=True)
-    if isinstance(rows_or_ids, pd.Series):
-        ids = [c for c in model.schema.by_role("id") if c in rows_or_ids.index]
-        return [str(rows_or_ids[ids[0]] if len(ids) == 1 else rows_or_ids.name)]
-    if isinstance(rows_or_ids, str | int | np.integer):
-        return [str(rows_or_ids)]
-    try:
-        return [str(i) for i in rows_or_ids]
-    except TypeError:
-        raise AnomalyzerError(
-            "feedback needs rows (a DataFrame or one row), a row id, or a list of row ids, "
-            f"not a {type(rows_or_ids).__name__}."
-        ) from None
-
-
-def record_feedback(
-    model: Any, rows_or_ids: Any, labels: Any, *, who: str | None = None, when: str | None = None
-) -> list[Label]:
-    """Store labels for these rows with the model (saved with it by ``Model.save``)."""
-    model._check_fitted()
-    made = make_labels(to_ids(model, rows_or_ids), labels, who=who, when=when)
-    ModelStore(model).add(made)
-    return made
 
 
 class FeedbackSession:

@@ -29,6 +29,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+import pandas as pd
+
 from anomalyzer.errors import AnomalyzerError
 
 ANOMALY, NORMAL, UNSURE = "anomaly", "normal", "unsure"
@@ -259,3 +262,45 @@ def read_labels(
                          (row.get(columns.get("who", ""), "") or default_who).strip(),
                          (row.get(columns.get("when", ""), "") or default_when).strip()))  # fmt: skip
     return out
+
+
+def row_ids(model: Any, frame: pd.DataFrame, *, use_index: bool = False) -> list[str]:
+    """The id of each row of ``frame``, as text: its identifier column, else its position.
+
+    With ``use_index`` the frame's index labels stand in for positions (what
+    :meth:`Model.feedback` does with a DataFrame the caller sliced).
+    """
+    ids = [c for c in model.schema.by_role("id") if c in frame.columns]
+    if len(ids) == 1:
+        return frame[ids[0]].astype(str).tolist()
+    if use_index:
+        return [str(i) for i in frame.index]
+    return [str(i) for i in range(len(frame))]
+
+
+def to_ids(model: Any, rows_or_ids: Any) -> list[str]:
+    """Ids from a DataFrame of rows, one row (a Series), one id, or a list of ids."""
+    if isinstance(rows_or_ids, pd.DataFrame):
+        return row_ids(model, rows_or_ids, use_index=True)
+    if isinstance(rows_or_ids, pd.Series):
+        ids = [c for c in model.schema.by_role("id") if c in rows_or_ids.index]
+        return [str(rows_or_ids[ids[0]] if len(ids) == 1 else rows_or_ids.name)]
+    if isinstance(rows_or_ids, str | int | np.integer):
+        return [str(rows_or_ids)]
+    try:
+        return [str(i) for i in rows_or_ids]
+    except TypeError:
+        raise AnomalyzerError(
+            "feedback needs rows (a DataFrame or one row), a row id, or a list of row ids, "
+            f"not a {type(rows_or_ids).__name__}."
+        ) from None
+
+
+def record_feedback(
+    model: Any, rows_or_ids: Any, labels: Any, *, who: str | None = None, when: str | None = None
+) -> list[Label]:
+    """Store labels for these rows with the model (saved with it by ``Model.save``)."""
+    model._check_fitted()
+    made = make_labels(to_ids(model, rows_or_ids), labels, who=who, when=when)
+    ModelStore(model).add(made)
+    return made

@@ -43,6 +43,7 @@ from anomalyzer.detectors.auto import Auto
 from anomalyzer.detectors.neighbors import KNN
 from anomalyzer.detectors.ocsvm import OCSVM
 from anomalyzer.errors import AnomalyzerError
+from anomalyzer.export import CHECK_ROWS
 from anomalyzer.export.detector_graphs import check_exportable, detector_graph
 from anomalyzer.export.graph import GraphBuilder
 from anomalyzer.export.inputs import onnx_inputs
@@ -58,8 +59,6 @@ from anomalyzer.export.preprocess_graph import build_preprocessing, check_expres
 
 __all__ = ["build_graph", "report_of", "session", "to_onnx"]
 
-#: Rows of the given data checked before writing; beyond it, a seeded random sample.
-CHECK_ROWS = 50_000
 # Entries of the widest intermediate (rows x reference rows) per onnxruntime call
 # of the check: about 64 MiB in float64.
 _CHUNK_VALUES = 1 << 23

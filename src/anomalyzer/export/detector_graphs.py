@@ -4,8 +4,9 @@ Converters follow the detectors' own float64 arithmetic step by step, so that
 the exported scores agree with ``decision_function`` to rounding:
 
 - per-feature statistics (``zscore``, ``mad``, ``iqr``) and the quadratic forms
-  (``pca``, ``mahalanobis``, the components of ``gmm``) are element-wise
-  operations and matrix products;
+  (``pca``, ``mahalanobis``) are element-wise operations and matrix products;
+- ``gmm`` standardises the row and hands the fitted scikit-learn mixture to
+  skl2onnx (its ``score_samples``, in float64);
 - histograms (``hbos``, ``loda``) compute the bin index as the detector does and
   look its height up with ``Gather``;
 - the one-class SVM (``ocsvm``) sums its RBF kernels over the support vectors;
@@ -38,7 +39,7 @@ from anomalyzer.detectors.neighbors import KNN
 from anomalyzer.detectors.ocsvm import OCSVM
 from anomalyzer.detectors.statistical import IQR, MAD, ZScore
 from anomalyzer.errors import AnomalyzerError
-from anomalyzer.export.graph import GraphBuilder
+from anomalyzer.export.graph import OPSET, GraphBuilder
 from anomalyzer.export.tree_graphs import ecod_graph, iforest_graph
 
 # Extra candidates taken by the fast squared-distance TopK of knn before the
@@ -126,56 +127,17 @@ def loda_graph(b: GraphBuilder, det: LODA, X: str) -> str:
     return b.op("ReduceMean", terms, _axis(b, 1), keepdims=0)
 
 
-def _logsumexp(b: GraphBuilder, A: str) -> str:
-    """``log(sum(exp(A), axis=1))`` shifted by the row maximum, as scipy computes it."""
-    top = b.op("ReduceMax", A, _axis(b, 1), keepdims=1)
-    total = b.op("ReduceSum", b.op("Exp", b.op("Sub", A, top)), _axis(b, 1), keepdims=1)
-    return b.flat(b.op("Add", b.op("Log", total), top))
-
-
 def gmm_graph(b: GraphBuilder, det: GMM, X: str) -> str:
-    """``-log`` mixture density, scikit-learn's ``score_samples`` formulas, plus the Jacobian."""
+    """``-log`` mixture density (skl2onnx's ``score_samples`` of the mixture) plus the Jacobian."""
+    from skl2onnx import to_onnx
+
     g = det.mixture_
-    K, d = g.means_.shape
     Z = b.op("Div", b.op("Sub", X, b.const(det.mean_)), b.const(det.scale_))
-    chol = g.precisions_cholesky_
-    if g.covariance_type in ("full", "tied"):
-        chols = chol if g.covariance_type == "full" else np.repeat(chol[None], K, axis=0)
-        log_det = np.array([np.sum(np.log(np.diag(c))) for c in chols])
-        W = np.concatenate(list(chols), axis=1)  # (d, K * d)
-        shift = np.concatenate([g.means_[k] @ chols[k] for k in range(K)])
-        Y = b.op("Sub", b.op("MatMul", Z, b.const(W)), b.const(shift))
-        Y = b.op("Reshape", Y, b.const(np.array([0, K, d])))
-        squares = b.op("ReduceSum", b.op("Mul", Y, Y), _axis(b, 2), keepdims=0)
-    else:
-        if g.covariance_type == "diag":
-            precisions = chol**2
-            log_det = np.sum(np.log(chol), axis=1)
-            const = np.sum(g.means_**2 * precisions, axis=1)
-            linear = -2.0 * (g.means_ * precisions).T
-            quad = precisions.T
-        else:  # spherical
-            precisions = chol**2
-            log_det = d * np.log(chol)
-            const = np.sum(g.means_**2, axis=1) * precisions
-            linear = -2.0 * g.means_.T * precisions
-            quad = np.ones((d, 1)) * precisions[None, :]
-        squares = b.op(
-            "Add",
-            b.op("Add", b.const(const), b.op("MatMul", Z, b.const(linear))),
-            b.op("MatMul", b.op("Mul", Z, Z), b.const(quad)),
-        )
-    # -0.5 (d log 2 pi + squares) + log det + log weight, per component.
-    log_prob = b.op(
-        "Add",
-        b.op(
-            "Mul",
-            b.const(np.array(-0.5)),
-            b.op("Add", b.const(np.array(d * np.log(2 * np.pi))), squares),
-        ),
-        b.const(log_det + np.log(g.weights_)),
-    )
-    return b.op("Add", b.op("Neg", _logsumexp(b, log_prob)), b.const(np.array(det.log_jacobian_)))
+    # A float64 example makes skl2onnx compute in float64 throughout.
+    example = np.zeros((1, g.means_.shape[1]), dtype=np.float64)
+    proto = to_onnx(g, example, options={id(g): {"score_samples": True}}, target_opset=OPSET)
+    log_density = b.flat(b.splice(proto, {proto.graph.input[0].name: Z}, "score_samples"))
+    return b.op("Add", b.op("Neg", log_density), b.const(np.array(det.log_jacobian_)))
 
 
 def _squared_norms(b: GraphBuilder, A: str) -> str:

@@ -74,12 +74,8 @@ class GraphBuilder:
             array = array.astype(np.int64)
         name = self.fresh(hint)
         if array.dtype.kind in "OU":
-            tensor = helper.make_tensor(
-                name,
-                TensorProto.STRING,
-                list(array.shape),
-                [str(v).encode("utf-8") for v in array.ravel()],
-            )
+            texts: list[Any] = [str(v).encode("utf-8") for v in array.ravel()]
+            tensor = helper.make_tensor(name, TensorProto.STRING, list(array.shape), texts)
         else:
             tensor = numpy_helper.from_array(np.ascontiguousarray(array), name)
         self.initializers.append(tensor)
@@ -120,6 +116,45 @@ class GraphBuilder:
     def row_sum(self, value: str) -> str:
         """Sum over axis 1 of ``[N, k]``, as ``[N]``."""
         return self.op("ReduceSum", value, self.const(np.array([1])), keepdims=0)
+
+    def splice(self, proto: onnx.ModelProto, feeds: dict[str, str], output: str) -> str:
+        """Copy the nodes of another graph that ``output`` needs, its inputs wired to ``feeds``.
+
+        Names get a fresh prefix, so that a graph can be spliced in more than once.
+        """
+        prefix = self.fresh("part") + "/"
+        graph = proto.graph
+        producer = {o: node for node in graph.node for o in node.output}
+        needed, stack, keep = set(), [output], []
+        while stack:
+            name = stack.pop()
+            node = producer.get(name)
+            if node is None or id(node) in needed:
+                continue
+            needed.add(id(node))
+            keep.append(node)
+            stack.extend(node.input)
+
+        def rename(name: str) -> str:
+            return feeds.get(name, prefix + name) if name else name
+
+        used = {i for node in keep for i in node.input}
+        for tensor in graph.initializer:
+            if tensor.name in used:
+                copy = onnx.TensorProto()
+                copy.CopyFrom(tensor)
+                copy.name = rename(tensor.name)
+                self.initializers.append(copy)
+        # Nodes in the order of the source graph (a valid topological order).
+        for node in graph.node:
+            if id(node) in needed:
+                copy = onnx.NodeProto()
+                copy.CopyFrom(node)
+                copy.name = prefix + node.name
+                copy.input[:] = [rename(i) for i in node.input]
+                copy.output[:] = [rename(o) for o in node.output]
+                self.nodes.append(copy)
+        return rename(output)
 
     def model(self, metadata: dict[str, str] | None = None) -> onnx.ModelProto:
         """The finished, checked model."""

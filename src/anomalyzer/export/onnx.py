@@ -117,7 +117,12 @@ def to_onnx(
             "Exporting checks the graph on the training data; pass data=<the table the model "
             "was fitted on, or a sample of it>."
         )
-    destination = None if path is None else check_destination(path, "ONNX file")
+    destination = None if path is None else check_destination(Path(path), "ONNX file")
+    if destination is not None and isinstance(data, str | os.PathLike):
+        if Path(data).exists() and Path(data).resolve() == destination.resolve():
+            raise AnomalyzerError(
+                f"Cannot write the ONNX file over the data '{destination}'; give another path."
+            )
     proto = build_graph(model)
     df = _check_sample(read_table(data, **read), check_rows)
     report = check_parity(model, proto, df)
@@ -129,7 +134,7 @@ def to_onnx(
             "it was not written, please report this with the model."
         )
     if destination is not None:
-        _write(proto, destination, data)
+        onnx.save(proto, str(destination))
     return proto
 
 
@@ -177,12 +182,3 @@ def _check_sample(df: pd.DataFrame, check_rows: int) -> pd.DataFrame:
         return df
     rng = np.random.default_rng(0)
     return df.iloc[np.sort(rng.choice(len(df), size=check_rows, replace=False))]
-
-
-def _write(proto: onnx.ModelProto, path: Path, data: Any) -> None:
-    if isinstance(data, str | os.PathLike) and Path(data).exists():
-        if Path(data).resolve() == path.resolve():
-            raise AnomalyzerError(
-                f"Cannot write the ONNX file over the data '{path}'; give another --out path."
-            )
-    onnx.save(proto, str(path))

@@ -53,7 +53,7 @@ def fresh_rows() -> pd.DataFrame:
         {
             "amount": [12.0, np.nan, 1e9, -3.0, np.inf],
             "items": [0.0, 50.0, np.nan, 2.0, 3.0],
-            "country": ["XK", "", "DE", None, "fr"],
+            "country": ["XK", "", "DE", None, "\xa0\u3000 "],  # blank: missing
             "merchant": ["m1", "never-seen", None, "m3", "m2"],
             "express": ["YES", "maybe", None, "No", "  "],
             "flag": [5.0, 2.5, np.nan, 0.0, 10.0],

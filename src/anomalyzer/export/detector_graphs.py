@@ -172,11 +172,13 @@ def knn_graph(b: GraphBuilder, det: KNN, X: str) -> str:
     k = int(det.n_neighbors_)
     q = min(k + _KNN_MARGIN, m)
     R = b.const(reference)
-    cross = b.op("MatMul", X, b.const(np.ascontiguousarray(reference.T)))
+    # |r|^2 - 2 x.r orders the reference rows as |x - r|^2 does (|x|^2 is the
+    # same for every r), in one Gemm.
     approx = b.op(
-        "Sub",
-        b.op("Add", _squared_norms(b, X), b.const((reference**2).sum(axis=1)[None, :])),
-        b.op("Mul", b.const(np.array(2.0)), cross),
+        "Gemm",
+        X,
+        b.const(np.ascontiguousarray(-2.0 * reference.T)),
+        b.const((reference**2).sum(axis=1)[None, :]),
     )
     _, candidates = b.op("TopK", approx, b.const(np.array([q])), n_out=2, axis=1, largest=0)
     near = b.op("Gather", R, candidates)  # (N, q, d)

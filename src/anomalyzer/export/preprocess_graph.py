@@ -98,7 +98,9 @@ def _numeric(b: GraphBuilder, enc: Mapping[str, Any], raw: str) -> list[str]:
 
 def _blank(b: GraphBuilder, text: str) -> str:
     """True where the text is empty or only white space (missing, as ``as_text`` reads it)."""
-    return b.op("RegexFullMatch", text, pattern=r"\s*")
+    # Python's str.strip() white space: ASCII controls 9-13 and 28-31, NEL and the
+    # Unicode separators.
+    return b.op("RegexFullMatch", text, pattern=r"[\t-\r\x{1C}-\x{1F}\x{85}\p{Z}]*")
 
 
 def _boolean(b: GraphBuilder, enc: Mapping[str, Any], raw: str) -> list[str]:

@@ -141,7 +141,7 @@ def main() -> None:
             model = az.Model(name).fit(df)
             proto = model.to_onnx(data=df)
             a, r, f, w = parity(model, df, proto)
-            if a > ad_abs or not worst.get(name):
+            if a > ad_abs:
                 worst[name] = f"{name}: largest ADBench |diff| on {table_name}"
             ad_abs, ad_rel = max(ad_abs, a), max(ad_rel, r)
             ad_flags, ad_away = ad_flags + f, ad_away + w
@@ -199,8 +199,8 @@ def save(intro: list[str], header: str, rows: dict[str, str], notes: list[str]) 
                 elif line.startswith("  ") and blocks:
                     blocks[-1].append(line)
     kept.update(rows)
-    # Notes of earlier runs stay unless this run measured one of their detectors again.
-    blocks = [b for b in blocks if not set(b[0][7:].split(":")[0].split(", ")) & set(rows)]
+    # Notes of earlier runs stay, less those on detectors measured again now.
+    blocks = [[b[0], *(n for n in b[1:] if n.split(":")[0].strip() not in rows)] for b in blocks]
     body = [*intro, "", header, "-" * len(header), *(kept[n] for n in names if n in kept), ""]
     for block in [*blocks, [f"Run of {', '.join(rows)}:", *("  " + n for n in notes)]]:
         body += block

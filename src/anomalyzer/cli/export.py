@@ -59,7 +59,7 @@ def export(
         if not isinstance(fitted, Model):
             raise AnomalyzerError(f"'{model}' is a series model; only table models export to ONNX.")
         df = read_data(steps, data, table, query)
-        from anomalyzer.export import CHECK_ROWS
+        from anomalyzer.export.parity import CHECK_ROWS
 
         with steps.step(f"Exporting and checking on {min(len(df), CHECK_ROWS):,} rows"):
             proto = fitted.to_onnx(output, data=df)

@@ -15,10 +15,7 @@ from typing import Any
 
 from anomalyzer.errors import AnomalyzerError
 
-__all__ = ["CHECK_ROWS", "exportable", "onnx_inputs", "report_of", "to_onnx"]
-
-#: Rows of the given data checked before writing; beyond it, a seeded random sample.
-CHECK_ROWS = 50_000
+__all__ = ["exportable", "onnx_inputs", "report_of", "to_onnx"]
 
 
 def _require() -> None:

@@ -43,12 +43,12 @@ from anomalyzer.detectors.auto import Auto
 from anomalyzer.detectors.neighbors import KNN
 from anomalyzer.detectors.ocsvm import OCSVM
 from anomalyzer.errors import AnomalyzerError
-from anomalyzer.export import CHECK_ROWS
 from anomalyzer.export.detector_graphs import check_exportable, detector_graph
 from anomalyzer.export.graph import GraphBuilder
 from anomalyzer.export.inputs import onnx_inputs
 from anomalyzer.export.parity import (
     ATOL,
+    CHECK_ROWS,
     RTOL,
     RTOL_KERNEL,
     ParityReport,
@@ -76,7 +76,7 @@ def build_graph(model: Any) -> onnx.ModelProto:
     flags = b.op("Greater", score, b.const(np.array(float(model.threshold_))))
     b.output(score, "anomaly_score", "double")
     b.output(flags, "is_anomaly", "bool")
-    from anomalyzer import __version__
+    from anomalyzer.version import __version__
 
     return b.model(
         {

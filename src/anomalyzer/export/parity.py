@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+#: Rows of the given data checked before writing; beyond it, a seeded random sample.
+CHECK_ROWS = 50_000
 #: Largest absolute score difference accepted.
 ATOL = 1e-5
 #: Relative difference accepted beyond ``ATOL`` (rounding of float64 itself).

@@ -131,34 +131,35 @@ def _boolean(b: GraphBuilder, enc: Mapping[str, Any], raw: str) -> list[str]:
     return [filled, *_indicator(b, enc, missing)]
 
 
-def _level_keys(b: GraphBuilder, raw: str) -> str:
-    return b.op("Where", _blank(b, raw), b.const(np.array(MISSING_LEVEL, dtype=object)), raw)
-
-
 def _categorical(b: GraphBuilder, enc: Mapping[str, Any], raw: str) -> list[str]:
-    keys = _level_keys(b, raw)
+    # Blank text is the level <missing>: its code (or share) replaces the
+    # looked-up one, which costs less than rewriting the strings.
+    blank = _blank(b, raw)
     if enc["encoding"] == "onehot":
         levels = list(enc["levels"])
         codes = b.op(
             "LabelEncoder",
-            keys,
+            raw,
             domain=ML_DOMAIN,
             keys_strings=levels,
             values_int64s=list(range(len(levels))),
             default_int64=-1,
         )
+        missing = levels.index(MISSING_LEVEL) if MISSING_LEVEL in levels else -1
+        codes = b.op("Where", blank, b.const(np.array(missing)), codes)
         # An unseen level (code -1) matches no column: all-zero features.
         hits = b.op("Equal", b.column(codes), b.const(np.arange(len(levels))[None, :]))
         return [b.op("Cast", hits, to=11)]
     freq = enc["freq"]
     shares = b.op(
         "LabelEncoder",
-        keys,
+        raw,
         domain=ML_DOMAIN,
         keys_strings=list(freq),
         values_tensor=_tensor(np.array(list(freq.values()), dtype=np.float64)),
         default_tensor=_tensor(np.array([0.0])),
     )
+    shares = b.op("Where", blank, b.const(np.array(freq.get(MISSING_LEVEL, 0.0))), shares)
     centred = b.op("Sub", b.column(shares), b.const(np.array(enc["center"])))
     return [b.op("Div", centred, b.const(np.array(enc["divisor"])))]
 

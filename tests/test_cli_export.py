@@ -87,3 +87,26 @@ def test_mistakes_exit_2_with_one_sentence(
     err = capsys.readouterr().err
     assert message in " ".join(err.split()) and "Traceback" not in err
     assert not any(p.suffix == ".onnx" and p.stem in ("lof",) for p in folder.iterdir())
+
+
+def test_series_model_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    series = pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=200, freq="h").astype(str),
+            "value": np.sin(np.arange(200) / 5.0),
+        }
+    )
+    data = tmp_path / "series.csv"
+    series.to_csv(data, index=False)
+    model = az.SeriesModel("rolling_z", n_jobs=1).fit(series, "timestamp")
+    model = model.save(tmp_path / "series.azm")
+    out = tmp_path / "series.onnx"
+    argv = ["anomalyzer", "export", str(model), "--out", str(out), "--data", str(data)]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 2
+    assert "only table models export to ONNX" in " ".join(capsys.readouterr().err.split())
+    assert not out.exists()

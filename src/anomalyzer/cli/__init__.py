@@ -1,7 +1,7 @@
 """The ``anomalyzer`` command line: one module per command, on one typer app.
 
-``detect``, ``score``, ``detectors``, ``compare``, ``benchmark``, ``evaluate``,
-``export`` and ``stream``; :mod:`anomalyzer.cli.app` holds the app, its consoles and the
+``detect``, ``score``, ``detectors``, ``compare``, ``benchmark``, ``evaluate``
+and ``stream``; :mod:`anomalyzer.cli.app` holds the app, its consoles and the
 entry point. Exit codes: 0 on success, 2 for a usage or input mistake (one
 sentence, no traceback), 1 for anything else.
 """

@@ -222,6 +222,18 @@ class Model:
         """
         return save_model(self, path)
 
+    def to_onnx(
+        self, path: str | os.PathLike[str] | None = None, *, data: Any, **kwargs: Any
+    ) -> Any:
+        """Export as one ONNX graph (preprocessing, detector, threshold), checked on ``data``.
+
+        ``data`` is the training table or a sample of it; see
+        :func:`anomalyzer.export.onnx.to_onnx`. Returns the ``onnx.ModelProto``.
+        """
+        from anomalyzer.export import to_onnx
+
+        return to_onnx(self, path, data=data, **kwargs)
+
     # -- helpers ----------------------------------------------------------------
 
     def _reasons(self, df: pd.DataFrame, X: np.ndarray) -> list[str]:

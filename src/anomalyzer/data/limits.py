@@ -21,7 +21,9 @@ True
 
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from collections.abc import Callable
 
 from anomalyzer.errors import AnomalyzerError
@@ -102,3 +104,67 @@ def read_bounded(
             check_fits_memory(total, shown)
     return b"".join(chunks)
 
+
+
+def read_zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) -> bytes:
+    """One entry of a zip archive, inflated within the ratio and memory limits.
+
+    The sizes in the entry's header are not trusted: the compressed bytes used
+    and the bytes produced are counted as the entry is inflated.
+    """
+    with zf.open(info) as fh:
+        return read_bounded(fh.read, _consumed(fh, info), f"{shown} ({info.filename})")
+
+
+def check_zip_inflation(data: bytes, shown: str) -> None:
+    """Inflate every entry of the zip archive ``data`` without keeping it, refusing bombs.
+
+    A damaged archive is left for its reader to refuse; only size is judged here.
+
+    >>> import io
+    >>> buffer = io.BytesIO()
+    >>> with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+    ...     zf.writestr("zeros", bytes(100 << 20))
+    >>> check_zip_inflation(buffer.getvalue(), "Model file 'm.azm'")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    anomalyzer.errors.AnomalyzerError: Model file 'm.azm' (zeros) inflates more than 200 times ...
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        return
+    available = available_memory()
+    total = 0
+    with zf:
+        for info in zf.infolist():
+            try:
+                with zf.open(info) as fh:
+                    consumed = _consumed(fh, info)
+                    size = 0
+                    while chunk := fh.read(CHUNK_BYTES):
+                        size += len(chunk)
+                        check_inflation(size, consumed(), f"{shown} ({info.filename})")
+                        if available is not None and total + size > MEMORY_SHARE * available:
+                            check_fits_memory(total + size, shown)
+                    total += size
+            except AnomalyzerError:
+                raise
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+                return
+
+
+def _consumed(fh: object, info: zipfile.ZipInfo) -> Callable[[], int]:
+    """Compressed bytes of ``info`` read so far through ``fh`` (a ``ZipExtFile``).
+
+    CPython's reader keeps what is left in ``_compress_left``; without it the
+    whole entry's compressed size is a safe overestimate.
+    """
+
+    def consumed() -> int:
+        left = getattr(fh, "_compress_left", None)
+        if isinstance(left, int):
+            return max(info.compress_size - left, 0)
+        return info.compress_size
+
+    return consumed

@@ -543,6 +543,21 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "...'"
 
 
+def read_notes(schema: Schema) -> list[str]:
+    """Lines about feature columns read with care (cells that were not numbers).
+
+    >>> s = Schema((ColumnInfo("x", Role.NUMERIC, "str", "numbers written as text ('1'); "
+    ...     "2 cells that are not numbers ('abc') read as missing", 0.1),))
+    >>> read_notes(s)
+    ["column 'x': 2 cells that are not numbers ('abc') read as missing"]
+    """
+    notes = []
+    for c in schema.columns:
+        if c.role in FEATURE_ROLES and "read as missing" in c.reason:
+            notes.append(f"column {c.name!r}: {c.reason.split('; ', 1)[-1]}")
+    return notes
+
+
 def _infer_column(name: str, s: pd.Series) -> tuple[Role, str, float]:
     """Role, reason and missing share of one column (rules 2 to 8)."""
     n = len(s)
@@ -577,10 +592,36 @@ def _infer_column(name: str, s: pd.Series) -> tuple[Role, str, float]:
     if np.isfinite(numbers).mean() >= _PARSE_SHARE and not sample.str.contains(_LEADING_ZERO).any():
         x = parse_numbers(text)
         example = sample.iloc[0]
-        return _numbers_role(
-            name, x, float(np.isnan(x).mean()), f"numbers written as text (such as {example!r})"
-        )
+        what = f"numbers written as text (such as {_show(example)}){_junk(text, x)}"
+        return _numbers_role(name, x, float(np.isnan(x).mean()), what)
     return _strings_role(name, valid, sample, missing)
+
+
+# Words that mean "no value" in a column of numbers; they are missing, not junk.
+MISSING_WORDS = frozenset({"nan", "na", "n/a", "null", "none", "inf", "-inf", "+inf"})
+# Junk tokens named in a column's reason; the rest are counted.
+_MAX_TOKENS = 3
+
+
+def _junk(text: pd.Series, x: np.ndarray) -> str:
+    """``; 3 cells that are not numbers ('abc', '--') read as missing``, or ``""``.
+
+    >>> _junk(pd.Series(["1", "abc", "2", "--", "n/a"]), np.array([1, np.nan, 2, np.nan, np.nan]))
+    "; 2 cells that are not numbers ('abc', '--') read as missing"
+    """
+    bad = text.notna().to_numpy() & np.isnan(x)
+    if not bad.any():
+        return ""
+    values = text[bad]
+    values = values[~values.str.strip().str.lower().isin(MISSING_WORDS)]
+    if values.empty:
+        return ""
+    tokens = values.value_counts(sort=True).index[:_MAX_TOKENS]
+    shown = ", ".join(_show(t) for t in tokens)
+    more = ", ..." if values.nunique() > _MAX_TOKENS else ""
+    n = len(values)
+    what = "cells that are not numbers" if n != 1 else "cell that is not a number"
+    return f"; {n:,} {what} ({shown}{more}) read as missing"
 
 
 def _from_levels(

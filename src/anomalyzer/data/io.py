@@ -274,8 +274,10 @@ def _read_stdin() -> pd.DataFrame:
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / f"stdin{suffix}"
             copy.write_bytes(raw)
-            df = _read_parquet(copy, shown) if suffix == ".parquet" else _read_excel(
-                copy, shown, None
+            df = (
+                _read_parquet(copy, shown)
+                if suffix == ".parquet"
+                else _read_excel(copy, shown, None)
             )
         return _checked(df, shown)
     head = raw.lstrip()[:1]

@@ -81,9 +81,7 @@ def check_inflation(inflated: int, compressed: int, shown: str) -> None:
         )
 
 
-def read_bounded(
-    read: Callable[[int], bytes], consumed: Callable[[], int], shown: str
-) -> bytes:
+def read_bounded(read: Callable[[int], bytes], consumed: Callable[[], int], shown: str) -> bytes:
     """Inflate a stream chunk by chunk, checking the ratio and memory as it grows.
 
     ``read(n)`` gives up to ``n`` inflated bytes; ``consumed()`` how many
@@ -103,7 +101,6 @@ def read_bounded(
         if available is not None and total > MEMORY_SHARE * available:
             check_fits_memory(total, shown)
     return b"".join(chunks)
-
 
 
 def read_zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) -> bytes:

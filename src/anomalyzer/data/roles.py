@@ -109,7 +109,7 @@ _ID_WORDS = frozenset({"id", "key", "uuid", "guid", "pk", "identifier"})
 TRUE_WORDS = frozenset({"true", "t", "yes", "y"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n"})
 
-_DATE_SHAPE = re.compile(
+DATE_SHAPE = re.compile(
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"  # 2021-03-04, 2021/3/4
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # 04/03/2021, 4.3.21
     r"|\d{1,2}[ -][A-Za-z]{3,9}[ -,]+\d{2,4}"  # 4 Mar 2021, 04-March-2021
@@ -346,7 +346,7 @@ def date_format(text: pd.Series) -> str | None:
         text = _sample(text)
     if text.empty or text.str.len().max() > 64:
         return None
-    if text.str.contains(_DATE_SHAPE).mean() < _PARSE_SHARE:
+    if text.str.contains(DATE_SHAPE).mean() < _PARSE_SHARE:
         return None
     mixed = _mixed_format(text)
     # An explicit format guessed from one value parses at C speed; "mixed" falls back to

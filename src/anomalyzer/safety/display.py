@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Characters of a value shown in a reason or a terminal line; the data keeps all of them.
 REASON_VALUE_CHARS = 60
 # A cell starting with one of these is a formula to spreadsheet programs
@@ -40,3 +42,25 @@ def formula_safe(text: str) -> str:
     ('amount = 5 is unusual', "'-x is missing")
     """
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def terminal_safe(text: object, limit: int | None = None) -> str:
+    """``text`` ready for rich markup on a terminal: control characters shown as
+    escapes (no colour or cursor codes reach the terminal), ``[`` escaped so it is
+    never markup, and cut to ``limit`` characters when given.
+
+    >>> terminal_safe("[/]bad\\x1b[31m")
+    '\\\\[/]bad\\\\x1b[31m'
+    >>> terminal_safe("pip install anomalyzer[torch]")
+    'pip install anomalyzer\\\\[torch]'
+    """
+    from rich.markup import escape
+
+    text = str(text)
+    if limit is not None:
+        text = shorten(text, limit)
+    text = _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+    return escape(text)

@@ -52,6 +52,7 @@ import platform
 import tempfile
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -429,7 +430,14 @@ def _open(path: Path) -> tuple[dict[str, Any], bytes]:
         raise AnomalyzerError(
             f"{shown} does not fit in the memory available; it was not loaded."
         ) from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, UnicodeDecodeError, ValueError):
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        UnicodeDecodeError,
+        ValueError,
+    ):
         # ValueError covers broken JSON (JSONDecodeError) and odd zip headers alike.
         raise AnomalyzerError(not_model) from None
     except OSError as exc:

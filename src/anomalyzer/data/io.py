@@ -55,6 +55,7 @@ import re
 import sys
 import unicodedata
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -232,7 +233,7 @@ def _read_bytes(path: Path, shown: str, *, compressed: bool) -> bytes:
     try:
         with path.open("rb") as packed, gzip.GzipFile(fileobj=packed) as fh:
             raw = read_bounded(fh.read, packed.tell, shown)
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise AnomalyzerError(
             f"{shown} could not be decompressed as gzip: {_reason(exc)}."
         ) from None
@@ -262,7 +263,7 @@ def _read_stdin() -> pd.DataFrame:
         try:
             with gzip.GzipFile(fileobj=packed) as fh:
                 raw = read_bounded(fh.read, packed.tell, shown)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise AnomalyzerError(
                 f"{shown} could not be decompressed as gzip: {_reason(exc)}."
             ) from None

@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+import zlib
 from collections.abc import Callable
 
 from anomalyzer.errors import AnomalyzerError
@@ -147,7 +148,7 @@ def check_zip_inflation(data: bytes, shown: str) -> None:
                     total += size
             except AnomalyzerError:
                 raise
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+            except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError):
                 return
 
 

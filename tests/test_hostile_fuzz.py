@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -78,9 +79,11 @@ def test_random_tables_work_or_give_one_sentence(df: pd.DataFrame, detector: str
             return
     assert len(scored) == len(table)
     assert np.isfinite(scored["anomaly_score"].to_numpy()).all()
-    assert scored["anomaly_score"].tolist() == pytest.approx(
-        result.frame["anomaly_score"].tolist(), rel=1e-6, abs=1e-9
-    ) or detector == "iforest"
+    assert (
+        scored["anomaly_score"].tolist()
+        == pytest.approx(result.frame["anomaly_score"].tolist(), rel=1e-6, abs=1e-9)
+        or detector == "iforest"
+    )
 
 
 @FUZZ
@@ -126,3 +129,23 @@ def test_damaged_model_files_are_refused(flip: list[int]) -> None:
             return
         # A flip in an unused byte of the zip (a timestamp) may leave a valid model.
         assert len(model.score_frame(df)) == len(df)
+
+
+def test_random_bytes_given_to_the_command_line(monkeypatch, capsys, tmp_path):
+    """Random bytes as DATA and as a model file: exit 0 or 2 with one sentence, no traceback."""
+    rng = np.random.default_rng(5)
+    table = tmp_path / "data.csv"
+    pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)}).to_csv(table, index=False)
+    model = tmp_path / "m.azm"
+    args = ("detect", str(table), "-d", "mad", "--top", "0", "--save", str(model))
+    assert cli(monkeypatch, capsys, *args)[0] == 0
+    for i in range(6):
+        junk = rng.integers(0, 256, size=int(rng.integers(1, 4000)), dtype=np.uint8).tobytes()
+        data = tmp_path / f"junk{i}.csv"
+        data.write_bytes(junk)
+        code, _, err = cli(monkeypatch, capsys, "detect", str(data), "-d", "mad", "--top", "0")
+        assert code in (0, 2) and "Unexpected" not in err and "Traceback" not in err
+        fake = tmp_path / f"junk{i}.azm"
+        fake.write_bytes(junk)
+        code, _, err = cli(monkeypatch, capsys, "score", str(fake), str(table))
+        assert code == 2 and "Unexpected" not in err, err

@@ -435,6 +435,7 @@ def _open(path: Path) -> tuple[dict[str, Any], bytes]:
         zipfile.LargeZipFile,
         zlib.error,
         EOFError,
+        NotImplementedError,  # an unknown zip version or compression method
         UnicodeDecodeError,
         ValueError,
     ):

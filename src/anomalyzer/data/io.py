@@ -583,12 +583,27 @@ def _read_excel(path: Path, shown: str, sheet: str | int | None) -> pd.DataFrame
         workbook = load_workbook(path, read_only=True)
         names = list(workbook.sheetnames)
         workbook.close()
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except (
+        InvalidFileException,
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+        KeyError,
+        OSError,
+        ValueError,
+    ) as exc:
         raise AnomalyzerError(f"{shown} could not be read as Excel: {_reason(exc)}.") from None
     name = _sheet_name(names, sheet, shown)
     try:
         df = pd.read_excel(path, sheet_name=name, engine="openpyxl")
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
+    except (
+        ValueError,
+        KeyError,
+        OSError,
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+    ) as exc:
         raise AnomalyzerError(f"{shown} could not be read as Excel: {_reason(exc)}.") from None
     if df.shape[1] == 0:
         raise AnomalyzerError(

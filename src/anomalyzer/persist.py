@@ -599,12 +599,12 @@ def _series_manifest(
 
 def _read_payload(payload: bytes, allowed: Any, shown: str, what: str) -> Any:
     """The skops payload rebuilt from the allowlisted types only, or one clear error."""
-    import skops.io as sio
-    from skops.io.exceptions import UntrustedTypesFoundException
-
     # The payload is itself a zip (skops's), inflated whole by skops: its entries are
     # first inflated and counted without being kept, so a bomb inside is refused too.
     check_zip_inflation(payload, shown)
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
     try:
         return sio.loads(payload, trusted=list(allowed))
     except UntrustedTypesFoundException as exc:

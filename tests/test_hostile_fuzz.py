@@ -25,7 +25,7 @@ from anomalyzer.data import read_table
 from anomalyzer.errors import AnomalyzerError
 
 FUZZ = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

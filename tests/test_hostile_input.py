@@ -416,3 +416,14 @@ def test_postgresql_sources_are_read_in_a_read_only_transaction(postgres):
             read_table(postgres, query=query)
     assert read_table(postgres, table="t").shape == (20, 2)
     assert read_table(postgres, query="select a from t where b = 0").shape == (6, 1)
+
+
+def test_values_in_plots_are_never_live_links():
+    from anomalyzer.report.figures import categorical_view
+
+    link = "<a href='https://example.com'>click</a>"
+    levels = pd.Series(["a"] * 50 + [link] * 2)
+    fig = categorical_view("<b>k</b>", levels, np.r_[np.zeros(50, bool), True, True])
+    labels = [str(x) for trace in fig.data for x in trace.x]
+    assert link not in labels and any("&lt;a href=" in x for x in labels)
+    assert "<b>" not in fig.layout.title.text

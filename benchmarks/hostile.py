@@ -369,6 +369,7 @@ def run_case(case: Case, tmp: Path) -> dict[str, object]:
     intact = all(hashlib.sha256(p.read_bytes()).hexdigest() == h for p, h in before.items())
     intact &= not (tmp / "created.db").exists()
     said = next((x for x in lines if x.startswith(("Error", "Unexpected", "Warning"))), "")
+    said = said.replace(str(tmp), "TMP")
     if any("Traceback" in x for x in lines):
         said = "TRACEBACK " + lines[-1]
     return {

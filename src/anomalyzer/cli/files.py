@@ -117,7 +117,7 @@ def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
     sheet = book.create_sheet("scored")
     sheet.append([_text_cell(sheet, str(c), WriteOnlyCell) for c in frame.columns])
     for row in frame.itertuples(index=False, name=None):
-        cells = []
+        cells: list[object] = []
         for value in row:
             if isinstance(value, np.generic):
                 value = value.item()

@@ -305,10 +305,10 @@ def _decode(raw: bytes, shown: str, kind: str) -> str:
                     f"mark but is not valid {codec} ({_reason(exc)})."
                 ) from None
     if b"\x00" in raw[:_SNIFF_BYTES]:
-        codec = _utf16_without_mark(raw)
-        if codec is not None:
+        utf16 = _utf16_without_mark(raw)
+        if utf16 is not None:
             try:
-                return _text_or_binary(raw.decode(codec), raw, shown, kind)
+                return _text_or_binary(raw.decode(utf16), raw, shown, kind)
             except UnicodeDecodeError:
                 pass
         raise AnomalyzerError(

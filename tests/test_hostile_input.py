@@ -111,11 +111,28 @@ def test_gzip_bomb_is_refused_while_inflating(small_limits, tmp_path):
         fh.write(b"1,2\n" * (1 << 20))
     with pytest.raises(AnomalyzerError, match="compression bomb"):
         read_table(bomb)
+    # A workbook is a zip too: a sheet that inflates like a bomb is refused before parsing.
+    book = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", b" " * (4 << 20))
+    with pytest.raises(AnomalyzerError, match="compression bomb"):
+        read_table(book)
     # A real compressed table of the same kind is still read.
     fine = tmp_path / "fine.csv.gz"
     with gzip.open(fine, "wb") as fh:
         fh.write(b"a,b\n1,2\n3,4\n")
     assert read_table(fine).shape == (2, 2)
+
+
+def test_tables_too_large_for_memory_get_a_sentence(monkeypatch, table, tmp_path):
+    from anomalyzer.data import limits
+
+    parquet = tmp_path / "data.parquet"
+    pd.read_csv(table).to_parquet(parquet)
+    monkeypatch.setattr(limits, "MEMORY_SHARE", 1e-12)
+    for path in (table, parquet):
+        with pytest.raises(AnomalyzerError, match="score a sample of it"):
+            read_table(path)
 
 
 def _fitted_model_file(tmp_path: Path) -> Path:

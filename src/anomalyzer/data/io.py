@@ -65,6 +65,7 @@ from anomalyzer.data.limits import (
     MAX_COLUMNS,
     MAX_FIELD_CHARS,
     check_fits_memory,
+    check_zip_inflation,
     read_bounded,
 )
 from anomalyzer.errors import AnomalyzerError
@@ -560,6 +561,18 @@ def _records(data: list[Any], shown: str, *, lines: bool = False) -> pd.DataFram
 
 def _read_parquet(path: Path, shown: str) -> pd.DataFrame:
     try:
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        # Uncompressed sizes: pyarrow refuses pages that inflate beyond what they declare.
+        check_fits_memory(
+            sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)), shown
+        )
+    except AnomalyzerError:
+        raise
+    except Exception:  # unreadable metadata: the reader below says what is wrong
+        pass
+    try:
         return pd.read_parquet(path)
     except (OSError, ValueError, TypeError) as exc:
         raise AnomalyzerError(f"{shown} could not be read as Parquet: {_reason(exc)}.") from None
@@ -578,6 +591,11 @@ def _read_excel(path: Path, shown: str, sheet: str | int | None) -> pd.DataFrame
         return _read_old_excel(path, shown, sheet)
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
+
+    # A workbook is a zip of XML: its parts are inflated and counted first, so a
+    # workbook that is a compression bomb is refused before it is parsed.
+    check_fits_memory(path.stat().st_size, shown)
+    check_zip_inflation(path.read_bytes(), shown)
 
     try:
         workbook = load_workbook(path, read_only=True)

@@ -56,11 +56,12 @@ def available_memory() -> int | None:
 
 
 def check_fits_memory(n_bytes: int, shown: str) -> None:
-    """Refuse ``n_bytes`` of text that would not fit in memory once parsed."""
+    """Refuse ``n_bytes`` of data (text, or a Parquet file's uncompressed size) that would
+    not fit in memory once parsed."""
     available = available_memory()
     if available is not None and n_bytes > MEMORY_SHARE * available:
         raise AnomalyzerError(
-            f"{shown} holds {n_bytes / 2**30:.1f} GiB of text, too large to read into the "
+            f"{shown} holds {n_bytes / 2**30:.1f} GiB of data once read, too large for the "
             f"{available / 2**30:.1f} GiB of memory available; score a sample of it (or split "
             "it into parts) instead."
         )
@@ -148,7 +149,14 @@ def check_zip_inflation(data: bytes, shown: str) -> None:
                     total += size
             except AnomalyzerError:
                 raise
-            except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError):
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                OSError,
+                ValueError,
+                EOFError,
+                NotImplementedError,
+            ):
                 return
 
 

@@ -225,6 +225,13 @@ def build_cases(tmp: Path, only: str | None) -> list[Case]:
 
     add("data line of 1,000,000 fields", "hang", wide_line)
 
+    def wide_json() -> tuple[list[str], list[Path]]:
+        path = tmp / "wide.jsonl"
+        path.write_text(json.dumps({f"k{i}": i for i in range(1_000_000)}) + "\n")
+        return ["detect", str(path)], [path]
+
+    add("JSON record of 1,000,000 fields", "hang", wide_json)
+
     # -- data loss --
     add("--save onto the input", "loss",
         lambda: (["detect", str(data), "--top", "0", "--save", str(data)], [data]))  # fmt: skip

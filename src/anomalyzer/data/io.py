@@ -471,7 +471,13 @@ def _header(text: str, delimiter: str, shown: str) -> list[str]:
 
 
 def _check_fields(df: pd.DataFrame, shown: str) -> None:
-    """Refuse a column name or a cell longer than ``MAX_FIELD_CHARS`` characters."""
+    """Refuse more than ``MAX_COLUMNS`` columns, or a column name or a cell longer than
+    ``MAX_FIELD_CHARS`` characters."""
+    if df.shape[1] > MAX_COLUMNS:
+        raise AnomalyzerError(
+            f"{shown} has {df.shape[1]:,} columns, more than the {MAX_COLUMNS:,} supported; "
+            "select the columns to score."
+        )
     for name in df.columns:
         if len(str(name)) > MAX_FIELD_CHARS:
             raise AnomalyzerError(
@@ -522,6 +528,8 @@ def _read_json(raw: bytes, shown: str, kind: str) -> pd.DataFrame:
                 return _records(inner, shown)  # {"data": [records]}, as many APIs answer
             if data and all(isinstance(v, list | dict) for v in data.values()):
                 try:
+                    if len(data) > MAX_COLUMNS:
+                        _records([data], shown)  # refused there, with the same sentence
                     return pd.DataFrame(data)  # a dict of columns, as DataFrame.to_json writes
                 except ValueError as exc:
                     raise AnomalyzerError(
@@ -553,6 +561,13 @@ def _records(data: list[Any], shown: str, *, lines: bool = False) -> pd.DataFram
         raise AnomalyzerError(
             f"{shown} could not be read as JSON records: {where} is a "
             f"{type(data[bad]).__name__}, not an object of column names and values."
+        )
+    widest = max((len(r) for r in data), default=0)
+    if widest > MAX_COLUMNS:
+        # Counted before flattening: building a frame that wide is what takes the time.
+        raise AnomalyzerError(
+            f"{shown} has a record of {widest:,} fields, more than the {MAX_COLUMNS:,} columns "
+            "supported; select the fields to score."
         )
     df = pd.json_normalize(data) if data else pd.DataFrame()
     _check_fields(df, shown)

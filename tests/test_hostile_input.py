@@ -199,6 +199,10 @@ def test_huge_cells_and_wide_lines_are_refused_and_long_values_shortened(monkeyp
     wide.write_text(",".join(f"c{i}" for i in range(MAX_COLUMNS + 1)) + "\n")
     with pytest.raises(AnomalyzerError, match="columns in its first line"):
         read_table(wide)
+    wide_json = tmp_path / "wide.jsonl"
+    wide_json.write_text(json.dumps({f"k{i}": i for i in range(MAX_COLUMNS + 1)}) + "\n")
+    with pytest.raises(AnomalyzerError, match="fields, more than"):
+        read_table(wide_json)
     monkeypatch.setattr(data_io, "MAX_FIELD_CHARS", 10_000)
     big = tmp_path / "big.csv"
     big.write_text("a,b\n1,x\n2," + "y" * 20_000 + "\n")

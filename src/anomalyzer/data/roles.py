@@ -59,6 +59,7 @@ a single value ('main'): dropped
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -351,7 +352,11 @@ def date_format(text: pd.Series) -> str | None:
     mixed = _mixed_format(text)
     # An explicit format guessed from one value parses at C speed; "mixed" falls back to
     # parsing value by value, so it is the last resort.
-    guessed = guess_datetime_format(str(text.iloc[0]), dayfirst=mixed == "mixed_dayfirst")
+    with warnings.catch_warnings():
+        # pandas warns when a day-first value is guessed without dayfirst; the order is
+        # settled from all the values (anomalyzer.data.datetext), not from this guess.
+        warnings.simplefilter("ignore", UserWarning)
+        guessed = guess_datetime_format(str(text.iloc[0]), dayfirst=mixed == "mixed_dayfirst")
     for fmt in ("ISO8601", *([guessed] if guessed else []), mixed):
         parsed = parse_dates(text, fmt)
         if parsed.notna().mean() >= _PARSE_SHARE:

@@ -76,6 +76,13 @@ def test_outputs_never_overwrite_inputs_or_each_other(monkeypatch, capsys, table
         )
         assert code == 2 and "Refusing to write" in err
     assert digest(table) == before and digest(model) == saved
+    for command in (
+        ["compare", str(table), "--label", "a"],
+        ["evaluate", str(table), "--label", "a"],
+    ):
+        code, _, err = cli(monkeypatch, capsys, *command, "--out", str(link))
+        assert code == 2 and "Refusing to write --out" in err, err
+    assert digest(table) == before
 
 
 def test_an_interrupted_write_leaves_the_old_file(tmp_path):

@@ -148,9 +148,10 @@ def _text_cell(sheet: object, text: str, cell_type: type) -> object:
 
 def write_board(frame, path: Path) -> None:
     try:
-        if path.suffix.lower() == ".json":
-            frame.to_json(path, orient="records", indent=2)
-        else:
-            frame.to_csv(path, index=False)
+        with atomic_path(path) as part:
+            if path.suffix.lower() == ".json":
+                frame.to_json(part, orient="records", indent=2)
+            else:
+                frame.to_csv(part, index=False)
     except OSError as exc:
         raise AnomalyzerError(f"Cannot write '{path}': {exc.strerror or exc}.") from None

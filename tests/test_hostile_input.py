@@ -15,7 +15,6 @@ import io
 import json
 import os
 import sqlite3
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -386,44 +385,15 @@ def test_own_text_never_a_formula_and_xlsx_cells_typed(monkeypatch, capsys, tmp_
 
 @pytest.fixture
 def postgres():
-    """A throw-away PostgreSQL server on a Unix socket (skipped where PostgreSQL is missing)."""
-    import glob
-    import shutil
-    import subprocess
+    """A database on a throw-away PostgreSQL server (skipped where PostgreSQL is missing)."""
+    from postgres_server import postgres_server
 
-    found = shutil.which("pg_ctl") and shutil.which("initdb")
-    folders = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    bin_dir = (
-        Path(shutil.which("initdb")).parent if found else Path(folders[-1]) if folders else None
-    )
-    if bin_dir is None or not (bin_dir / "initdb").exists():
-        pytest.skip("PostgreSQL (initdb, pg_ctl) is not installed")
     pytest.importorskip("psycopg", reason="the psycopg driver is not installed")
-    # PostgreSQL refuses to run as root: run it as the postgres user when we are root.
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    # A folder the postgres user can reach (pytest's own temporary folders are private).
-    home = Path(tempfile.mkdtemp(prefix="az-pg-"))
-    home.chmod(0o777)
-    data = home / "data"
-    run = lambda *a: subprocess.run([*as_user, *a], check=True, capture_output=True, timeout=60)  # noqa: E731
-    run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "az")
-    options = f"-k {home} -p 54329 -c listen_addresses=''"
-    run(
-        str(bin_dir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-o",
-        options,
-        "-l",
-        str(home / "log"),
-        "-w",
-        "start",
-    )
     try:
-        yield f"postgresql+psycopg://az@/postgres?host={home}&port=54329"
-    finally:
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(home, ignore_errors=True)
+        with postgres_server() as server:
+            yield server.new_database()
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
 
 
 def test_postgresql_sources_are_read_in_a_read_only_transaction(postgres):

@@ -13,7 +13,7 @@ import pytest
 
 LAYERS: list[tuple[str, ...]] = [
     # 0. plain helpers every layer may use
-    ("errors", "version", "validation", "labels", "destinations", "scored", "compiled"),
+    ("errors", "version", "validation", "labels", "destinations", "scored", "compiled", "safety"),
     # 1. reading tables and encoding them
     ("data",),
     # 2. detectors (table and series) and thresholds

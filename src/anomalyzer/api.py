@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, overload
 
 from anomalyzer.data import read_table
+from anomalyzer.data.roles import read_notes
 from anomalyzer.detectors.base import BaseDetector
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import DEFAULT_DETECTOR, Model
@@ -111,6 +112,8 @@ def detect(
         **params,
     ).fit(df, label=label)
     frame = model.frame_from_scores(df, model.training_scores_, max_explained=max_explained)
+    # Cells read as missing because they were not numbers are said, not hidden.
+    frame.attrs["notes"] = read_notes(model.schema)
     return DetectionResult(frame=frame, model=model)
 
 

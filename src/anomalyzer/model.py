@@ -7,6 +7,7 @@ goes through a ``Model``, so a table is read, encoded and scored one way only.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,9 @@ class Model:
             empty = np.empty(0, dtype=np.float64)
             return scored_frame(data, empty, empty.astype(bool), {})
         df = read_table(data, **read)
+        notes = self.preprocessor_.score_notes(df)
+        for note in notes:
+            warnings.warn(f"Scoring: {note}.", UserWarning, stacklevel=2)
         scores = np.empty(len(df), dtype=np.float64)
         for start in range(0, len(df), SCORE_CHUNK):
             part = df.iloc[start : start + SCORE_CHUNK]
@@ -155,7 +159,10 @@ class Model:
             )
             if progress is not None:
                 progress(len(part))
-        return self.frame_from_scores(df, scores, max_explained=max_explained)
+        frame = self.frame_from_scores(df, scores, max_explained=max_explained)
+        # Where the scored data differs from the fitted data (result.notes reads them).
+        frame.attrs["notes"] = notes
+        return frame
 
     def frame_from_scores(
         self, df: pd.DataFrame, scores: np.ndarray, *, max_explained: int | None = None

@@ -52,6 +52,7 @@ import platform
 import tempfile
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -60,6 +61,7 @@ import numpy as np
 
 from anomalyzer import detectors
 from anomalyzer.data import Preprocessor
+from anomalyzer.data.limits import check_zip_inflation, read_zip_entry
 from anomalyzer.destinations import check_destination
 from anomalyzer.detectors.base import BaseDetector
 from anomalyzer.errors import AnomalyzerError
@@ -87,9 +89,9 @@ PAYLOAD = "detector.skops"
 # Quantiles of the training scores kept in the manifest: enough to place a new
 # score in the training distribution (and to watch for drift) without the scores.
 SCORE_QUANTILES = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0)
-# Entries larger than this (uncompressed) are refused before reading: a guard
-# against zip bombs, far above any real model (the biggest part is one float
-# per training row).
+# Entries declaring more than this (uncompressed) are refused before reading; the
+# declared size is only a first filter: every entry is also inflated within the
+# limits of anomalyzer.data.limits, counting the bytes it really produces.
 _MAX_ENTRY_BYTES = 8 << 30
 
 # Helper classes of our detectors (the detector classes come from the registry).
@@ -406,7 +408,9 @@ def _open(path: Path) -> tuple[dict[str, Any], bytes]:
                     raise AnomalyzerError(
                         f"{shown} is not a model file: {info.filename} is too large."
                     )
-            manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
+            # Entries are inflated chunk by chunk and refused as soon as they grow
+            # like a compression bomb: the sizes the header declares are not trusted.
+            manifest = json.loads(read_zip_entry(zf, zf.getinfo(MANIFEST), shown).decode("utf-8"))
             if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
                 raise AnomalyzerError(not_model)
             version = manifest.get("format_version")
@@ -417,10 +421,24 @@ def _open(path: Path) -> tuple[dict[str, Any], bytes]:
                 )
             if PAYLOAD not in names:
                 raise AnomalyzerError(f"{shown} is damaged: it has no {PAYLOAD}; save it again.")
-            payload = zf.read(PAYLOAD)
+            payload = read_zip_entry(zf, zf.getinfo(PAYLOAD), shown)
+    except AnomalyzerError:
+        raise
     except PermissionError:
         raise AnomalyzerError(f"{shown} cannot be opened (permission denied).") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, UnicodeDecodeError, ValueError):
+    except MemoryError:
+        raise AnomalyzerError(
+            f"{shown} does not fit in the memory available; it was not loaded."
+        ) from None
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        NotImplementedError,  # an unknown zip version or compression method
+        UnicodeDecodeError,
+        ValueError,
+    ):
         # ValueError covers broken JSON (JSONDecodeError) and odd zip headers alike.
         raise AnomalyzerError(not_model) from None
     except OSError as exc:
@@ -581,6 +599,9 @@ def _series_manifest(
 
 def _read_payload(payload: bytes, allowed: Any, shown: str, what: str) -> Any:
     """The skops payload rebuilt from the allowlisted types only, or one clear error."""
+    # The payload is itself a zip (skops's), inflated whole by skops: its entries are
+    # first inflated and counted without being kept, so a bomb inside is refused too.
+    check_zip_inflation(payload, shown)
     import skops.io as sio
     from skops.io.exceptions import UntrustedTypesFoundException
 

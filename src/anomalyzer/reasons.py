@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from anomalyzer.safety.display import shorten
+
 # Columns named in a reason: at most this many, and only those carrying at
 # least this share of the top column's contribution.
 MAX_COLUMNS = 3
@@ -47,9 +49,13 @@ def reason_for(row: pd.Series, contributions: pd.Series, profile: dict[str, dict
     # Nothing stands out alone: the row is odd through a combination of columns.
     col = chosen[0]
     partner = next((c for c in ranked.index if c != col), None)
+    value = _fmt(row.get(col))
     if partner is None:
-        return f"{col} = {_fmt(row.get(col))} is unusual for this row"
-    return f"{col} = {_fmt(row.get(col))} is unusual with {partner} = {_fmt(row.get(partner))}"
+        kind = profile.get(col, {}).get("kind")
+        if kind == "datetime":
+            return f"{_name(col)} = {value} is far from the other rows' times"
+        return f"{_name(col)} = {value} is unusual among its column's values"
+    return f"{_name(col)} = {value} is unusual with {_name(partner)} = {_fmt(row.get(partner))}"
 
 
 def describe_value(col: str, value: Any, stats: dict) -> str | None:
@@ -61,20 +67,24 @@ def describe_value(col: str, value: Any, stats: dict) -> str | None:
     "country = 'NR' occurs in 0.1% of rows"
     """
     kind = stats.get("kind")
+    col = _name(col)
     if _missing(value):
         share = stats.get("missing", 0.0)
         return f"{col} is missing (as in {share:.1%} of rows)" if share < 0.2 else None
     if kind == "numeric":
-        return _numeric(col, float(value), stats)
+        number = _number(value)
+        if number is None:
+            return f"{col} = {_fmt(value)} is not a number (read as missing)"
+        return _numeric(col, number, stats)
     if kind == "categorical":
         freq = stats.get("freq", {})
         share = freq.get(str(value))
         if share is None:
             if len(freq) >= stats.get("n_levels", len(freq)):
-                return f"{col} = '{value}' was never seen when the model was fitted"
-            return f"{col} = '{value}' is a rare value"
+                return f"{col} = {_quoted(value)} was never seen when the model was fitted"
+            return f"{col} = {_quoted(value)} is a rare value"
         if share <= 0.02:
-            return f"{col} = '{value}' occurs in {_pct(share)} of rows"
+            return f"{col} = {_quoted(value)} occurs in {_pct(share)} of rows"
         return None
     if kind == "datetime":
         lo, hi = stats.get("min"), stats.get("max")
@@ -85,7 +95,7 @@ def describe_value(col: str, value: Any, stats: dict) -> str | None:
                 and hi is not None
                 and not (pd.Timestamp(lo) <= ts <= pd.Timestamp(hi))
             ):
-                return f"{col} = {value} is outside the usual range {lo} to {hi}"
+                return f"{col} = {shorten(str(value))} is outside the usual range {lo} to {hi}"
         except (ValueError, TypeError):
             return None
         return None
@@ -107,6 +117,28 @@ def _numeric(col: str, value: float, stats: dict) -> str | None:
         return f"{col} = {_fmt(value)} is {1 / ratio:.0f}x below its typical value ({_fmt(median)})"
     side = "above" if z > 0 else "below"
     return f"{col} = {_fmt(value)} is {abs(z):.1f} robust SD {side} typical ({_fmt(median)})"
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a float, numbers written as text included; None when it is not one."""
+    if isinstance(value, bool | np.bool_):
+        return float(value)
+    try:
+        x = float(value)
+    except (TypeError, ValueError, OverflowError):
+        from anomalyzer.data.roles import parse_numbers
+
+        x = float(parse_numbers(pd.Series([str(value)], dtype="str"))[0])
+    return x if math.isfinite(x) else None
+
+
+def _name(col: Any) -> str:
+    """A column name as shown in a reason: at most about 60 characters on one line."""
+    return shorten(str(col))
+
+
+def _quoted(value: Any) -> str:
+    return f"'{shorten(str(value))}'"
 
 
 def _missing(value: Any) -> bool:
@@ -131,5 +163,5 @@ def _fmt(value: Any) -> str:
             return f"{round(v):,}"
         return f"{v:,.4g}"
     if isinstance(value, str):
-        return f"'{value}'"
-    return str(value)
+        return _quoted(value)
+    return shorten(str(value))

@@ -24,6 +24,12 @@ class DetectionResult(ScoredRows):
         """Scores above this are anomalies."""
         return self.model.threshold_
 
+    @property
+    def notes(self) -> list[str]:
+        """Warnings about the scored data (cells that were not numbers, columns far more
+        missing than at fit time, mostly unseen levels); empty when there is nothing to say."""
+        return list(self.frame.attrs.get("notes", []))
+
     def __repr__(self) -> str:
         return (
             f"DetectionResult({len(self.frame)} rows, {self.n_anomalies} anomalies, "

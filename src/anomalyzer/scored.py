@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from anomalyzer.safety.display import formula_safe
+
 OUTPUT_COLUMNS = ("anomaly_score", "is_anomaly", "anomaly_rank", "anomaly_reason")
 
 # Reasons are written for flagged rows, and at least for this many top rows, so
@@ -40,7 +42,8 @@ def scored_frame(
     out["anomaly_rank"] = rank
     text = np.full(len(scores), "", dtype=object)
     for pos, reason in reasons.items():
-        text[pos] = reason
+        # Our own text never starts like a spreadsheet formula (a column named '=x').
+        text[pos] = formula_safe(reason)
     out["anomaly_reason"] = pd.Series(text, index=out.index, dtype="object").astype(str)
     return out
 

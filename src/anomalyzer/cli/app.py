@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from anomalyzer.errors import AnomalyzerError
+from anomalyzer.safety.display import terminal_safe
 
 app = typer.Typer(
     name="anomalyzer",
@@ -54,7 +55,10 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except AnomalyzerError as exc:
-        err.print(f"[bold red]Error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        # User text (file and column names) in the sentence is never markup.
+        err.print(
+            f"[bold red]Error:[/bold red] {terminal_safe(exc)}", highlight=False, soft_wrap=True
+        )
         sys.exit(EXIT_INPUT)
     except (typer.Abort, KeyboardInterrupt):
         err.print("Aborted.")
@@ -68,7 +72,7 @@ def main() -> None:
         if os.environ.get("ANOMALYZER_DEBUG"):
             raise
         err.print(
-            f"[bold red]Unexpected error:[/bold red] {type(exc).__name__}: {exc} "
+            f"[bold red]Unexpected error:[/bold red] {type(exc).__name__}: {terminal_safe(exc)} "
             "(set ANOMALYZER_DEBUG=1 for the traceback)",
             highlight=False,
             soft_wrap=True,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from anomalyzer.cli.app import app, out
-from anomalyzer.cli.files import check_output, write_board
+from anomalyzer.cli.files import check_distinct, check_output, write_board
 from anomalyzer.cli.options import split_names
 from anomalyzer.cli.progress import Steps
 from anomalyzer.errors import AnomalyzerError
@@ -57,6 +57,7 @@ def benchmark(
         )
     if output is not None:
         check_output(output, (".csv", ".json"), "--out")
+        check_distinct({"--out": output}, list(files))
     with Steps() as steps, steps.step("Benchmarking", total=len(files) * len(names)) as advance:
         long = benchmarking.run_folder(
             files,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from anomalyzer.cli.app import app, out
-from anomalyzer.cli.files import check_output, write_board
+from anomalyzer.cli.files import check_distinct, check_output, write_board
 from anomalyzer.cli.options import split_names
 from anomalyzer.cli.printing import print_board
 from anomalyzer.cli.progress import Steps
@@ -38,6 +38,7 @@ def compare(
     names = split_names(detectors)
     if output is not None:
         check_output(output, (".csv", ".json"), "--out")
+        check_distinct({"--out": output}, [data])
     total = len(names) if names else len(_registry_names())
     with Steps() as steps, steps.step("Comparing detectors", total=total) as advance:
         board = run_compare(

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from anomalyzer.cli.app import app, out
-from anomalyzer.cli.files import check_output, read_data, write_frame
+from anomalyzer.cli.files import check_distinct, check_output, read_data, warn, write_frame
 from anomalyzer.cli.options import DataArg, OutOpt, QueryOpt, TableOpt, TopOpt
 from anomalyzer.cli.printing import (
     print_against_label,
@@ -20,6 +20,7 @@ from anomalyzer.cli.printing import (
 from anomalyzer.cli.progress import Steps
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import DEFAULT_DETECTOR
+from anomalyzer.safety.display import terminal_safe
 
 
 @app.command()
@@ -83,9 +84,10 @@ def detect(
     if value or group is not None or causal:
         raise AnomalyzerError("--value, --group and --causal apply to time series; add --time COL.")
     name = spec(detector).name
-    check_output(output, (".csv", ".parquet"), "--out")
+    check_output(output, (".csv", ".parquet", ".xlsx"), "--out")
     check_output(report, (".html", ".htm"), "--report")
     check_output(save, (), "--save")
+    check_distinct({"--out": output, "--report": report, "--save": save}, [data])
     cols = [c.strip() for c in exclude.split(",") if c.strip()] if exclude else []
     with Steps() as steps:
         df = read_data(steps, data, table, query)
@@ -94,6 +96,8 @@ def detect(
                 df, name, contamination=cont, label=label, exclude=cols, random_state=seed
             )
         print_read(data, df, result.model.schema)
+        for note in result.notes:
+            warn(note)
         out.print(
             f"[bold]Detector[/bold] {result.model.detector_name}, threshold "
             f"{result.threshold:.4g}: [bold]{result.n_anomalies:,}[/bold] of {len(df):,} rows "
@@ -106,17 +110,17 @@ def detect(
         if output is not None:
             with steps.step(f"Writing {output}"):
                 write_frame(result.frame, output)
-            out.print(f"Wrote {output}")
+            out.print(f"Wrote {terminal_safe(output)}")
         if report is not None:
             from anomalyzer.report import write_report
 
             with steps.step(f"Writing the report {report}"):
                 write_report(result, report, label=label, source=data)
-            out.print(f"Wrote the report {report}")
+            out.print(f"Wrote the report {terminal_safe(report)}")
         if save is not None:
             with steps.step(f"Saving the model to {save}"):
                 result.model.save(save)
-            out.print(f"Saved the model to {save}")
+            out.print(f"Saved the model to {terminal_safe(save)}")
 
 
 def _detect_series(
@@ -145,9 +149,10 @@ def _detect_series(
         raise AnomalyzerError(
             "--exclude applies to tables; with --time choose the value columns with --value."
         )
-    check_output(output, (".csv", ".parquet"), "--out")
+    check_output(output, (".csv", ".parquet", ".xlsx"), "--out")
     check_output(report, (".html", ".htm"), "--report")
     check_output(save, (), "--save")
+    check_distinct({"--out": output, "--report": report, "--save": save}, [data])
     with Steps() as steps:
         df = read_data(steps, data, table, query)
         with steps.step(f"Fitting {detector} to the series of {len(df):,} rows"):
@@ -157,20 +162,20 @@ def _detect_series(
         if output is not None:
             with steps.step(f"Writing {output}"):
                 write_frame(result.frame, output)
-            out.print(f"Wrote {output}")
+            out.print(f"Wrote {terminal_safe(output)}")
         if report is not None:
             if _report_takes_series():
                 from anomalyzer.report import write_report
 
                 with steps.step(f"Writing the report {report}"):
                     write_report(result, report, source=data)
-                out.print(f"Wrote the report {report}")
+                out.print(f"Wrote the report {terminal_safe(report)}")
             else:
                 out.print("The HTML report of time series is not available yet; --report skipped.")
         if save is not None:
             with steps.step(f"Saving the model to {save}"):
                 result.model.save(save)
-            out.print(f"Saved the model to {save}")
+            out.print(f"Saved the model to {terminal_safe(save)}")
 
 
 def _report_takes_series() -> bool:

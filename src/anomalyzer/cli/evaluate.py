@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from anomalyzer.cli.app import app, out
-from anomalyzer.cli.files import check_output, read_data
+from anomalyzer.cli.files import check_distinct, check_output, read_data
 from anomalyzer.cli.printing import plain_value
 from anomalyzer.cli.progress import Steps
 from anomalyzer.errors import AnomalyzerError
@@ -96,6 +96,7 @@ def evaluate_scored(
 
     if output is not None:
         check_output(output, (".csv", ".json"), "--out")
+        check_distinct({"--out": output}, [scored])
     if group is not None and time is None:
         raise AnomalyzerError(
             "--group splits the rows into time series; give the time column with --time too."

@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 
 DataArg = Annotated[
-    str, typer.Argument(help="CSV, TSV, Parquet, JSON lines or Excel file, or a SQLAlchemy URL.")
+    str,
+    typer.Argument(
+        help="CSV, TSV, Parquet, JSON lines or Excel file, a SQLAlchemy URL, or - for standard input."
+    ),
 ]
 
 
@@ -22,7 +25,8 @@ TopOpt = Annotated[int, typer.Option(help="How many of the top rows to print.", 
 
 
 OutOpt = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Write the scored table (.csv or .parquet).")
+    Path | None,
+    typer.Option("--out", "-o", help="Write the scored table (.csv, .parquet or .xlsx)."),
 ]
 
 

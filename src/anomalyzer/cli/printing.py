@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from anomalyzer.cli.app import out
+from anomalyzer.safety.display import REASON_VALUE_CHARS, terminal_safe
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -16,10 +17,16 @@ if TYPE_CHECKING:
 
 
 def print_read(data: str, df: pd.DataFrame, schema: Schema) -> None:
-    out.print(f"[bold]Read[/bold] {data}: {len(df):,} rows, {len(df.columns)} columns")
-    out.print(f"[bold]Features[/bold] ({len(schema.features)}): {', '.join(schema.features)}")
+    out.print(
+        f"[bold]Read[/bold] {terminal_safe(data)}: {len(df):,} rows, {len(df.columns)} columns"
+    )
+    names = ", ".join(terminal_safe(f, REASON_VALUE_CHARS) for f in schema.features)
+    out.print(f"[bold]Features[/bold] ({len(schema.features)}): {names}")
     for info in schema.dropped():
-        out.print(f"  [dim]not used:[/dim] {info.name} - {info.reason}")
+        out.print(
+            f"  [dim]not used:[/dim] {terminal_safe(info.name, REASON_VALUE_CHARS)} - "
+            f"{terminal_safe(info.reason)}"
+        )
 
 
 def print_against_label(result: Any, labels: pd.Series, name: str) -> None:
@@ -27,7 +34,7 @@ def print_against_label(result: Any, labels: pd.Series, name: str) -> None:
 
     rep = evaluate(labels, result.scores.to_numpy(), result.frame["is_anomaly"].to_numpy())
     out.print(
-        f"[bold]Against '{name}'[/bold] ({rep.n_anomalies:,} "
+        f"[bold]Against '{terminal_safe(name)}'[/bold] ({rep.n_anomalies:,} "
         f"{'anomaly' if rep.n_anomalies == 1 else 'anomalies'}): "
         f"ROC-AUC {rep.roc_auc:.3f}, AP {rep.average_precision:.3f}, at the threshold "
         f"precision {rep.precision:.3f}, recall {rep.recall:.3f}, F1 {rep.f1:.3f}"
@@ -48,25 +55,25 @@ def print_top(frame: pd.DataFrame, schema: Schema) -> None:
     table.add_column("rank", justify="right")
     table.add_column("row", justify="right")
     for col in ids:
-        table.add_column(col)
+        table.add_column(terminal_safe(col, 24))
     table.add_column("score", justify="right")
     table.add_column("flagged")
     table.add_column("reason", overflow="fold")
     for pos, (_, row) in enumerate(frame.iterrows()):
         table.add_row(
             str(row["anomaly_rank"]),
-            str(frame.index[pos]),
+            terminal_safe(frame.index[pos]),
             *[cell(row[c]) for c in ids if c in frame.columns],
             f"{row['anomaly_score']:.4g}",
             "yes" if row["is_anomaly"] else "no",
-            row["anomaly_reason"],
+            terminal_safe(row["anomaly_reason"]),
         )
     out.print(table)
 
 
 def cell(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 24 else text[:21] + "..."
+    """A value for a table cell: at most 24 characters, never markup."""
+    return terminal_safe(value, 24)
 
 
 def print_board(board, title: str) -> None:
@@ -100,18 +107,21 @@ def print_series(data: str, df: pd.DataFrame, result: Any, label: str | None, to
     model = result.model
     series = list(model.series_.values())
     points = result.points
-    out.print(f"[bold]Read[/bold] {data}: {len(df):,} rows, {len(df.columns)} columns")
+    out.print(
+        f"[bold]Read[/bold] {terminal_safe(data)}: {len(df):,} rows, {len(df.columns)} columns"
+    )
     steps = {duration(s.freq) for s in series}
-    by = f" (by '{model.group}')" if model.group is not None else ""
+    by = f" (by '{terminal_safe(model.group)}')" if model.group is not None else ""
+    values = ", ".join(terminal_safe(c, REASON_VALUE_CHARS) for c in model.channels)
     out.print(
         f"[bold]Series[/bold] {len(series):,}{by}: {len(points):,} points on a "
-        f"{' / '.join(sorted(steps))} grid; values: {', '.join(model.channels)}"
+        f"{' / '.join(sorted(steps))} grid; values: {values}"
     )
     notes = result.notes
     if notes:
         out.print(f"[bold]Notes[/bold] ({len(notes):,}):")
         for note in notes[:10]:
-            out.print(f"  - {note}", highlight=False)
+            out.print(f"  - {terminal_safe(note)}", highlight=False)
         if len(notes) > 10:
             out.print(f"  ... and {len(notes) - 10:,} more", highlight=False)
     if len(series) == 1:
@@ -143,11 +153,11 @@ def print_series(data: str, df: pd.DataFrame, result: Any, label: str | None, to
 def print_top_series(frame: pd.DataFrame, model: Any, full: pd.DataFrame) -> None:
     table = Table(show_header=True, header_style="bold", title="Top points by anomaly score")
     table.add_column("rank", justify="right")
-    table.add_column(model.time)
+    table.add_column(terminal_safe(model.time, 24))
     cols = [model.group] if model.group is not None else []
     cols += [c for c in model.channels if c in full.columns]
     for col in cols:
-        table.add_column(col, justify="left" if col == model.group else "right")
+        table.add_column(terminal_safe(col, 24), justify="left" if col == model.group else "right")
     table.add_column("score", justify="right")
     table.add_column("flagged")
     table.add_column("reason", overflow="fold")
@@ -159,11 +169,11 @@ def print_top_series(frame: pd.DataFrame, model: Any, full: pd.DataFrame) -> Non
     for _, row in frame.iterrows():
         table.add_row(
             str(row["anomaly_rank"]),
-            str(row[model.time]),
+            terminal_safe(row[model.time]),
             *[number_cell(row[c]) for c in cols],
             f"{row['anomaly_score']:.4g}",
             "yes" if row["is_anomaly"] else "no",
-            row["anomaly_reason"],
+            terminal_safe(row["anomaly_reason"]),
         )
     out.print(table)
 

@@ -16,6 +16,7 @@ from rich.progress import (
 )
 
 from anomalyzer.cli.app import err
+from anomalyzer.safety.display import terminal_safe
 
 # A step shows a progress bar once it has run this long: quick steps stay quiet.
 QUIET_SECONDS = 0.5
@@ -58,7 +59,8 @@ class Steps:
         if not self._shown:
             yield lambda amount: None
             return
-        task = self._bars.add_task(description, total=total, visible=False)
+        # Descriptions name files: shown as written, never read as markup.
+        task = self._bars.add_task(terminal_safe(description), total=total, visible=False)
         timer = threading.Timer(QUIET_SECONDS, self._bars.update, (task,), {"visible": True})
         timer.daemon = True
         timer.start()

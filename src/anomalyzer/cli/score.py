@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from anomalyzer.cli.app import app, err, out
-from anomalyzer.cli.files import check_output, load_model, read_data, write_frame
+from anomalyzer.cli.app import app, out
+from anomalyzer.cli.files import (
+    check_distinct,
+    check_output,
+    load_model,
+    read_data,
+    warn,
+    write_frame,
+)
 from anomalyzer.cli.options import DataArg, OutOpt, QueryOpt, TableOpt, TopOpt
 from anomalyzer.cli.printing import print_top, print_top_series, top_rows
 from anomalyzer.cli.progress import Steps
 from anomalyzer.model import Model
+from anomalyzer.safety.display import terminal_safe
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,23 +43,32 @@ def score(
     A table model scores each row; a series model (saved by `detect --time`)
     puts each series of DATA on its grid and scores its points.
     """
-    check_output(output, (".csv", ".parquet"), "--out")
+    check_output(output, (".csv", ".parquet", ".xlsx"), "--out")
+    check_distinct({"--out": output}, [data, model])
     with Steps() as steps:
         fitted = load_model(steps, model)
         df = read_data(steps, data, table, query)
         if isinstance(fitted, Model):
             _warn_extra_columns(df, {c.name for c in fitted.schema.columns})
-            with steps.step(f"Scoring {len(df):,} rows", total=len(df)) as advance:
+            with (
+                steps.step(f"Scoring {len(df):,} rows", total=len(df)) as advance,
+                warnings.catch_warnings(record=True) as caught,
+            ):
+                warnings.simplefilter("always")
                 frame = fitted.score_frame(df, progress=advance)
+            for warning in caught:
+                warn(str(warning.message))
             threshold, fitted_on = f"{fitted.threshold_:.4g}", f"{fitted.n_rows_:,} rows"
         else:
             with steps.step(f"Scoring the series of {len(df):,} rows"):
                 frame = fitted.score_frame(df)
             threshold, fitted_on = "per series", f"{len(fitted.series_):,} series"
         n_flagged = int(frame["is_anomaly"].sum())
-        out.print(f"[bold]Read[/bold] {data}: {len(df):,} rows, {len(df.columns)} columns")
         out.print(
-            f"[bold]Model[/bold] {model}: {fitted.detector_name}, threshold {threshold}, "
+            f"[bold]Read[/bold] {terminal_safe(data)}: {len(df):,} rows, {len(df.columns)} columns"
+        )
+        out.print(
+            f"[bold]Model[/bold] {terminal_safe(model)}: {fitted.detector_name}, threshold {threshold}, "
             f"fitted on {fitted_on}"
         )
         out.print(
@@ -64,16 +82,11 @@ def score(
         if output is not None:
             with steps.step(f"Writing {output}"):
                 write_frame(frame, output)
-            out.print(f"Wrote {output}")
+            out.print(f"Wrote {terminal_safe(output)}")
 
 
 def _warn_extra_columns(df: pd.DataFrame, known: set[str]) -> None:
     extra = [str(c) for c in df.columns if str(c) not in known]
     if extra:
         shown = ", ".join(repr(c) for c in extra[:10]) + (" ..." if len(extra) > 10 else "")
-        err.print(
-            f"[yellow]Warning:[/yellow] {len(extra)} column(s) not seen when the model was "
-            f"fitted are ignored: {shown}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        warn(f"{len(extra)} column(s) not seen when the model was fitted are ignored: {shown}")

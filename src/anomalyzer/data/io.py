@@ -19,7 +19,18 @@ wrong with it. Supported sources:
 - Excel workbooks (``.xlsx``, ``.xlsm``; ``.xls`` when the ``xlrd`` package is
   installed); ``sheet=`` picks a sheet by name or position, the first by default;
 - a SQLAlchemy database URL (any string containing ``://``, such as
-  ``sqlite:///path/to/db.sqlite``) with ``table=`` or ``query=``.
+  ``sqlite:///path/to/db.sqlite``) with ``table=`` or ``query=``. Sources are
+  read-only: a query must return rows (``SELECT``, ``WITH``, ``VALUES``), SQLite
+  files are opened read-only with writes and ``ATTACH`` denied, and other
+  databases read in a read-only transaction that is rolled back;
+- ``"-"``: standard input, in any of the formats above (recognised from its
+  first bytes; text is read as CSV unless it starts like JSON).
+
+Reading is bounded (see :mod:`anomalyzer.data.limits`): compressed input that
+inflates like a compression bomb, text too large for the memory available, more
+than ``MAX_COLUMNS`` columns or a cell longer than ``MAX_FIELD_CHARS`` is refused
+with one sentence before it can exhaust memory or hang the parser. Text in
+UTF-16 without a byte-order mark is recognised by its zero bytes.
 
 >>> import pandas as pd
 >>> df = pd.DataFrame({"a": [1, 2], 3: ["x", "y"]})
@@ -41,13 +52,22 @@ import io
 import json
 import os
 import re
+import sys
 import unicodedata
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from anomalyzer.data.limits import (
+    MAX_COLUMNS,
+    MAX_FIELD_CHARS,
+    check_fits_memory,
+    check_zip_inflation,
+    read_bounded,
+)
 from anomalyzer.errors import AnomalyzerError
 
 _CSV = (".csv", ".tsv", ".txt")
@@ -104,6 +124,9 @@ def read_table(
     if isinstance(source, pd.DataFrame):
         _only_for(table=table, query=query, sheet=sheet, what="a DataFrame", allowed=())
         return _checked(source.copy(deep=True), "The DataFrame")
+    if isinstance(source, str) and source == "-":
+        _only_for(table=table, query=query, sheet=sheet, what="standard input", allowed=())
+        return _read_stdin()
     if isinstance(source, str) and "://" in source:
         _only_for(table=None, query=None, sheet=sheet, what="a database URL", allowed=())
         return _read_sql(source, table=table, query=query)
@@ -204,13 +227,14 @@ def _read_file(
 
 
 def _read_bytes(path: Path, shown: str, *, compressed: bool) -> bytes:
-    """The file's bytes, decompressed when it is gzip."""
+    """The file's bytes, decompressed when it is gzip, within the limits on memory and inflation."""
     if not compressed:
+        check_fits_memory(path.stat().st_size, shown)
         return path.read_bytes()
     try:
-        with gzip.open(path, "rb") as fh:
-            raw = fh.read()
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        with path.open("rb") as packed, gzip.GzipFile(fileobj=packed) as fh:
+            raw = read_bounded(fh.read, packed.tell, shown)
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise AnomalyzerError(
             f"{shown} could not be decompressed as gzip: {_reason(exc)}."
         ) from None
@@ -219,6 +243,48 @@ def _read_bytes(path: Path, shown: str, *, compressed: bool) -> bytes:
             f"{shown} is empty once decompressed; pass a file that holds a table."
         )
     return raw
+
+
+def _read_stdin() -> pd.DataFrame:
+    """A table from standard input: its format recognised from its first bytes."""
+    shown = "Standard input"
+    stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
+    if stream is None:
+        raise AnomalyzerError(f"{shown} cannot be read as bytes; pass a file path instead.")
+    chunks, total = [], 0
+    while chunk := stream.read(1 << 20):
+        chunks.append(chunk)
+        total += len(chunk)
+        check_fits_memory(total, shown)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise AnomalyzerError(f"{shown} is empty; pipe a table into it.")
+    if raw.startswith(b"\x1f\x8b"):
+        packed = io.BytesIO(raw)
+        try:
+            with gzip.GzipFile(fileobj=packed) as fh:
+                raw = read_bounded(fh.read, packed.tell, shown)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise AnomalyzerError(
+                f"{shown} could not be decompressed as gzip: {_reason(exc)}."
+            ) from None
+    if raw.startswith((b"PAR1", b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        # Parquet and Excel readers want a seekable file: a private copy on disk.
+        import tempfile
+
+        suffix = ".parquet" if raw.startswith(b"PAR1") else ".xlsx"
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / f"stdin{suffix}"
+            copy.write_bytes(raw)
+            df = (
+                _read_parquet(copy, shown)
+                if suffix == ".parquet"
+                else _read_excel(copy, shown, None)
+            )
+        return _checked(df, shown)
+    head = raw.lstrip()[:1]
+    df = _read_json(raw, shown, ".json") if head in (b"{", b"[") else _read_csv(raw, shown, ".csv")
+    return _checked(df, shown)
 
 
 def _decode(raw: bytes, shown: str, kind: str) -> str:
@@ -240,6 +306,12 @@ def _decode(raw: bytes, shown: str, kind: str) -> str:
                     f"mark but is not valid {codec} ({_reason(exc)})."
                 ) from None
     if b"\x00" in raw[:_SNIFF_BYTES]:
+        utf16 = _utf16_without_mark(raw)
+        if utf16 is not None:
+            try:
+                return _text_or_binary(raw.decode(utf16), raw, shown, kind)
+            except UnicodeDecodeError:
+                pass
         raise AnomalyzerError(
             f"{shown} could not be read as {kind}: it looks like {_what_binary(raw)}, not text."
         )
@@ -254,6 +326,27 @@ def _decode(raw: bytes, shown: str, kind: str) -> str:
             "not text in any known encoding."
         )
     return _text_or_binary(raw.decode(encoding, errors="replace"), raw, shown, kind)
+
+
+def _utf16_without_mark(raw: bytes) -> str | None:
+    """``utf-16-le``/``-be`` when zeros fill one byte of nearly every pair, as UTF-16
+    text of Latin letters does; else None.
+
+    >>> _utf16_without_mark("a,b\\n1,2\\n".encode("utf-16-le"))
+    'utf-16-le'
+    >>> _utf16_without_mark(b"\\x00\\x01\\x02\\x03") is None
+    True
+    """
+    head = raw[: _SNIFF_BYTES - _SNIFF_BYTES % 2]
+    if len(head) < 4 or len(raw) % 2:
+        return None
+    even, odd = head[0::2], head[1::2]
+    zero_even, zero_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if zero_odd > 0.7 and zero_even < 0.05:
+        return "utf-16-le"
+    if zero_even > 0.7 and zero_odd < 0.05:
+        return "utf-16-be"
+    return None
 
 
 def _detect_encoding(raw: bytes) -> str | None:
@@ -332,12 +425,14 @@ def _decimal_comma(text: str, delimiter: str) -> bool:
 
 def _read_csv(raw: bytes, shown: str, kind: str) -> pd.DataFrame:
     text = _decode(raw, shown, "CSV")
+    del raw  # the bytes are no longer needed; large files hold only their text from here
     if not text.strip():
         raise AnomalyzerError(f"{shown} is empty; pass a file that holds a table.")
     delimiter, skip = _sniff(text, kind)
+    header = _header(text, delimiter, shown)
     decimal = "," if _decimal_comma(text, delimiter) else "."
     try:
-        return pd.read_csv(
+        df = pd.read_csv(
             io.StringIO(text),
             sep=delimiter,
             skipinitialspace=skip,
@@ -348,6 +443,68 @@ def _read_csv(raw: bytes, shown: str, kind: str) -> pd.DataFrame:
         raise AnomalyzerError(f"{shown} is empty; pass a file that holds a table.") from None
     except (pd.errors.ParserError, ValueError, csv.Error) as exc:
         raise AnomalyzerError(f"{shown} could not be read as CSV: {_reason(exc)}.") from None
+    if len(header) == df.shape[1] and len(set(header)) < len(header):
+        # pandas renames a repeated name to 'name.1'; that would hide the mistake.
+        twice = next(name for name in header if header.count(name) > 1)
+        raise AnomalyzerError(
+            f"{shown} has more than one column named {twice!r}; rename them so that each "
+            "column name is unique."
+        )
+    _check_fields(df, shown)
+    return df
+
+
+def _header(text: str, delimiter: str, shown: str) -> list[str]:
+    """The names in the first line, refused when there are more than ``MAX_COLUMNS``."""
+    end = text.find("\n")
+    first = text if end < 0 else text[:end]
+    if first.count(delimiter) >= MAX_COLUMNS:
+        raise AnomalyzerError(
+            f"{shown} has more than {MAX_COLUMNS:,} columns in its first line; a table that "
+            "wide is not supported: select the columns to score, or check the delimiter."
+        )
+    try:
+        names = next(csv.reader(io.StringIO(first.rstrip("\r")), delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        return []
+    return [n.strip() for n in names]
+
+
+def _check_fields(df: pd.DataFrame, shown: str) -> None:
+    """Refuse more than ``MAX_COLUMNS`` columns, or a column name or a cell longer than
+    ``MAX_FIELD_CHARS`` characters."""
+    if df.shape[1] > MAX_COLUMNS:
+        raise AnomalyzerError(
+            f"{shown} has {df.shape[1]:,} columns, more than the {MAX_COLUMNS:,} supported; "
+            "select the columns to score."
+        )
+    for name in df.columns:
+        if len(str(name)) > MAX_FIELD_CHARS:
+            raise AnomalyzerError(
+                f"{shown} has a column name of {len(str(name)):,} characters, more than the "
+                f"{MAX_FIELD_CHARS:,} allowed; check the file's delimiter and header."
+            )
+    for name in df.columns:
+        col = df[name]
+        if not pd.api.types.is_string_dtype(col.dtype) and col.dtype != object:
+            continue
+        try:
+            lengths = col.str.len()
+        except AttributeError:  # objects that are not text (JSON lists) have no length here
+            continue
+        longest = lengths.max()
+        if pd.notna(longest) and longest > MAX_FIELD_CHARS:
+            row = int(lengths.to_numpy(dtype=float, na_value=0).argmax())
+            raise AnomalyzerError(
+                f"{shown} has a value of {int(longest):,} characters in column "
+                f"{_short_name(name)!r} (row {row + 1:,}), more than the {MAX_FIELD_CHARS:,} "
+                "allowed in one cell; remove that value or the column."
+            )
+
+
+def _short_name(name: Any) -> str:
+    text = str(name)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _read_json(raw: bytes, shown: str, kind: str) -> pd.DataFrame:
@@ -371,6 +528,8 @@ def _read_json(raw: bytes, shown: str, kind: str) -> pd.DataFrame:
                 return _records(inner, shown)  # {"data": [records]}, as many APIs answer
             if data and all(isinstance(v, list | dict) for v in data.values()):
                 try:
+                    if len(data) > MAX_COLUMNS:
+                        _records([data], shown)  # refused there, with the same sentence
                     return pd.DataFrame(data)  # a dict of columns, as DataFrame.to_json writes
                 except ValueError as exc:
                     raise AnomalyzerError(
@@ -403,10 +562,31 @@ def _records(data: list[Any], shown: str, *, lines: bool = False) -> pd.DataFram
             f"{shown} could not be read as JSON records: {where} is a "
             f"{type(data[bad]).__name__}, not an object of column names and values."
         )
-    return pd.json_normalize(data) if data else pd.DataFrame()
+    widest = max((len(r) for r in data), default=0)
+    if widest > MAX_COLUMNS:
+        # Counted before flattening: building a frame that wide is what takes the time.
+        raise AnomalyzerError(
+            f"{shown} has a record of {widest:,} fields, more than the {MAX_COLUMNS:,} columns "
+            "supported; select the fields to score."
+        )
+    df = pd.json_normalize(data) if data else pd.DataFrame()
+    _check_fields(df, shown)
+    return df
 
 
 def _read_parquet(path: Path, shown: str) -> pd.DataFrame:
+    try:
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        # Uncompressed sizes: pyarrow refuses pages that inflate beyond what they declare.
+        check_fits_memory(
+            sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)), shown
+        )
+    except AnomalyzerError:
+        raise
+    except Exception:  # unreadable metadata: the reader below says what is wrong
+        pass
     try:
         return pd.read_parquet(path)
     except (OSError, ValueError, TypeError) as exc:
@@ -427,16 +607,36 @@ def _read_excel(path: Path, shown: str, sheet: str | int | None) -> pd.DataFrame
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    # A workbook is a zip of XML: its parts are inflated and counted first, so a
+    # workbook that is a compression bomb is refused before it is parsed.
+    check_fits_memory(path.stat().st_size, shown)
+    check_zip_inflation(path.read_bytes(), shown)
+
     try:
         workbook = load_workbook(path, read_only=True)
         names = list(workbook.sheetnames)
         workbook.close()
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except (
+        InvalidFileException,
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+        KeyError,
+        OSError,
+        ValueError,
+    ) as exc:
         raise AnomalyzerError(f"{shown} could not be read as Excel: {_reason(exc)}.") from None
     name = _sheet_name(names, sheet, shown)
     try:
         df = pd.read_excel(path, sheet_name=name, engine="openpyxl")
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
+    except (
+        ValueError,
+        KeyError,
+        OSError,
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+    ) as exc:
         raise AnomalyzerError(f"{shown} could not be read as Excel: {_reason(exc)}.") from None
     if df.shape[1] == 0:
         raise AnomalyzerError(
@@ -479,7 +679,7 @@ def _read_old_excel(path: Path, shown: str, sheet: str | int | None) -> pd.DataF
 
 
 def _read_sql(url: str, *, table: str | None, query: str | None) -> pd.DataFrame:
-    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy import inspect, text
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
@@ -506,8 +706,10 @@ def _read_sql(url: str, *, table: str | None, query: str | None) -> pd.DataFrame
     ):
         # SQLite would silently create an empty database file at a mistyped path.
         raise AnomalyzerError(f"{shown} was not found: no file at {database!r}; check the path.")
+    if query is not None:
+        _check_query(query, shown)
     try:
-        engine = create_engine(parsed)
+        engine = _read_only_engine(parsed, database)
     except NoSuchModuleError:
         raise AnomalyzerError(
             f"{url!r} is not a database URL SQLAlchemy can open (no dialect "
@@ -522,12 +724,17 @@ def _read_sql(url: str, *, table: str | None, query: str | None) -> pd.DataFrame
         raise AnomalyzerError(f"{shown} cannot be opened: {_reason(exc)}.") from None
     try:
         with engine.connect() as conn:
+            if parsed.get_backend_name() != "sqlite":
+                conn = conn.execution_options(postgresql_readonly=True)
             if query is not None:
                 try:
                     df = pd.read_sql_query(text(query), conn)
                 except (SQLAlchemyError, pd.errors.DatabaseError) as exc:
+                    why = _reason(exc)
+                    if re.search(r"not authorized|read-?only", why, re.I):
+                        why = "it tries to change the database, and sources are read-only"
                     raise AnomalyzerError(
-                        f"The query on {shown[0].lower()}{shown[1:]} failed: {_reason(exc)}."
+                        f"The query on {shown[0].lower()}{shown[1:]} failed: {why}."
                     ) from None
                 return _checked(df, f"The query on {shown[0].lower()}{shown[1:]}")
             inspector = inspect(conn)
@@ -554,3 +761,107 @@ def _read_sql(url: str, *, table: str | None, query: str | None) -> pd.DataFrame
         raise AnomalyzerError(f"{shown} could not be read: {_reason(exc)}.") from None
     finally:
         engine.dispose()
+
+
+# Statements that return rows; anything else (DROP, ATTACH, PRAGMA x = y...) is refused
+# before it runs. The read-only connection is the second line of defence.
+_ROW_STATEMENTS = frozenset({"select", "with", "values", "table"})
+_SQL_COMMENT = re.compile(r"\s+|--[^\n]*(\n|$)|/\*.*?\*/", re.S)
+
+
+def _check_query(query: str, shown: str) -> None:
+    """Refuse a query that is not a single statement returning rows.
+
+    >>> _check_query("  -- top rows\\n SELECT * FROM t", "Database 'x'")
+    >>> _check_query("DROP TABLE t", "Database 'x'")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    anomalyzer.errors.AnomalyzerError: The query on database 'x' is a DROP statement; ...
+    """
+    where = f"{shown[0].lower()}{shown[1:]}"
+    text = query
+    while match := _SQL_COMMENT.match(text):
+        if not match.group(0):
+            break
+        text = text[match.end() :]
+    text = text.lstrip("(")
+    word = re.match(r"[A-Za-z]+", text)
+    keyword = word.group(0).lower() if word else ""
+    if keyword not in _ROW_STATEMENTS:
+        article = "an" if keyword[:1] in ("a", "e", "i", "o", "u") else "a"
+        what = f"{article} {keyword.upper()} statement" if keyword else "not a SELECT statement"
+        raise AnomalyzerError(
+            f"The query on {where} is {what}; sources are read-only, so give a query that "
+            "returns rows (SELECT ...)."
+        )
+    body = text.rstrip().rstrip(";")
+    if ";" in _strip_literals(body):
+        raise AnomalyzerError(
+            f"The query on {where} holds more than one statement; give a single SELECT."
+        )
+
+
+def _strip_literals(sql: str) -> str:
+    """``sql`` without its quoted strings and identifiers, so a ';' inside them is ignored."""
+    return re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", "", sql, flags=re.S)
+
+
+def _read_only_engine(parsed: Any, database: str) -> Any:
+    """An engine whose connections cannot write.
+
+    SQLite files open with ``mode=ro`` and ``query_only``, and an authorizer
+    denies every action but reading (so ``ATTACH`` cannot create a file); other
+    databases get read-only transactions (PostgreSQL through the driver's
+    read-only flag) that are rolled back when the connection closes.
+    """
+    from sqlalchemy import create_engine, event
+
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed)
+    import sqlite3
+
+    kwargs: dict[str, Any] = {}
+    if database not in ("", ":memory:") and not database.startswith("file:"):
+        uri = Path(database).resolve().as_uri() + "?mode=ro"
+        kwargs["creator"] = lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
+    engine = create_engine(parsed, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute("PRAGMA query_only = ON")
+        dbapi_conn.set_authorizer(_sqlite_authorizer)
+
+    return engine
+
+
+_READ_PRAGMAS = frozenset(
+    {
+        "table_info",
+        "table_xinfo",
+        "table_list",
+        "index_list",
+        "index_info",
+        "index_xinfo",
+        "foreign_key_list",
+        "database_list",
+    }
+)
+
+
+def _sqlite_authorizer(action: int, arg1: Any, arg2: Any, dbname: Any, source: Any) -> int:
+    import sqlite3
+
+    allowed = {
+        sqlite3.SQLITE_SELECT,
+        sqlite3.SQLITE_READ,
+        sqlite3.SQLITE_FUNCTION,
+        sqlite3.SQLITE_RECURSIVE,
+        sqlite3.SQLITE_TRANSACTION,
+        sqlite3.SQLITE_SAVEPOINT,
+    }
+    if action in allowed:
+        return sqlite3.SQLITE_OK
+    # The pragmas that describe tables (the inspector's questions) pass; no other does.
+    if action == sqlite3.SQLITE_PRAGMA and str(arg1).lower() in _READ_PRAGMAS:
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY

@@ -85,6 +85,10 @@ _PROFILE_LEVELS = 200
 # Share of non-missing text that may fail to parse in a column read from text
 # (numbers or dates) before scoring data counts as a different kind of column.
 _MAX_BAD_SHARE = 0.5
+# Score-time checks (see Preprocessor.score_notes): a rise in the missing share
+# beyond this, or a share of unseen levels beyond this, is worth a warning.
+MISSING_JUMP = 0.5
+UNSEEN_SHARE = 0.8
 _STATE_FORMAT = "anomalyzer.Preprocessor"
 _STATE_VERSION = 1
 _TRUTH = {**dict.fromkeys(TRUE_WORDS | {"1"}, 1.0), **dict.fromkeys(FALSE_WORDS | {"0"}, 0.0)}
@@ -165,6 +169,52 @@ class Preprocessor:
         self.feature_names_ = [f for e in encoders for f in e["features"]]
         self.feature_sources_ = [e["column"] for e in encoders for _ in e["features"]]
         self.n_features_ = len(self.feature_names_)
+
+    def score_notes(self, df: pd.DataFrame) -> list[str]:
+        """Warnings about data scored with this preprocessor that differs from the fitted data.
+
+        A feature column far more often missing than at fit time (by more than
+        :data:`MISSING_JUMP`), or a categorical column whose values are mostly
+        levels never seen at fit time (more than :data:`UNSEEN_SHARE`), would
+        otherwise be scored quietly as if it held typical values.
+
+        >>> pre = Preprocessor().fit(pd.DataFrame({"x": [1.0, 2.0, 3.0], "k": list("aab")}))
+        >>> pre.score_notes(pd.DataFrame({"x": [None, None, 1.0], "k": list("zzy")}))  # doctest: +NORMALIZE_WHITESPACE
+        ["column 'x' is missing in 67% of rows, against 0% when the model was fitted; its
+        values are scored as typical, so check the data", "column 'k' holds values never
+        seen when the model was fitted in 100% of rows (such as 'z'); the model knows
+        little about them"]
+        """
+        if not hasattr(self, "_encoders") or len(df) == 0:
+            return []
+        lookup = column_lookup(df)
+        notes = []
+        for encoder in self._encoders:
+            name = encoder["column"]
+            if name not in lookup:
+                continue
+            col = df[lookup[name]]
+            profile = self.profile_.get(name, {})
+            text = as_text(col)
+            missing = float(text.isna().mean())
+            before = float(profile.get("missing", 0.0))
+            if missing - before > MISSING_JUMP:
+                notes.append(
+                    f"column {name!r} is missing in {missing:.0%} of rows, against {before:.0%} "
+                    "when the model was fitted; its values are scored as typical, so check the data"
+                )
+                continue
+            if encoder["kind"] == "categorical":
+                known = encoder.get("levels") or list(encoder.get("freq", {}))
+                present = text.dropna()
+                unseen = present[~present.isin(known)]
+                if len(present) and len(unseen) > UNSEEN_SHARE * len(present):
+                    notes.append(
+                        f"column {name!r} holds values never seen when the model was fitted in "
+                        f"{len(unseen) / len(present):.0%} of rows (such as "
+                        f"{_show(unseen.iloc[0])}); the model knows little about them"
+                    )
+        return notes
 
     def fit_transform(self, df: pd.DataFrame) -> np.ndarray:
         """Fit on ``df`` and return its feature matrix."""

@@ -59,6 +59,7 @@ a single value ('main'): dropped
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -109,7 +110,7 @@ _ID_WORDS = frozenset({"id", "key", "uuid", "guid", "pk", "identifier"})
 TRUE_WORDS = frozenset({"true", "t", "yes", "y"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n"})
 
-_DATE_SHAPE = re.compile(
+DATE_SHAPE = re.compile(
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"  # 2021-03-04, 2021/3/4
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # 04/03/2021, 4.3.21
     r"|\d{1,2}[ -][A-Za-z]{3,9}[ -,]+\d{2,4}"  # 4 Mar 2021, 04-March-2021
@@ -346,12 +347,16 @@ def date_format(text: pd.Series) -> str | None:
         text = _sample(text)
     if text.empty or text.str.len().max() > 64:
         return None
-    if text.str.contains(_DATE_SHAPE).mean() < _PARSE_SHARE:
+    if text.str.contains(DATE_SHAPE).mean() < _PARSE_SHARE:
         return None
     mixed = _mixed_format(text)
     # An explicit format guessed from one value parses at C speed; "mixed" falls back to
     # parsing value by value, so it is the last resort.
-    guessed = guess_datetime_format(str(text.iloc[0]), dayfirst=mixed == "mixed_dayfirst")
+    with warnings.catch_warnings():
+        # pandas warns when a day-first value is guessed without dayfirst; the order is
+        # settled from all the values (anomalyzer.data.datetext), not from this guess.
+        warnings.simplefilter("ignore", UserWarning)
+        guessed = guess_datetime_format(str(text.iloc[0]), dayfirst=mixed == "mixed_dayfirst")
     for fmt in ("ISO8601", *([guessed] if guessed else []), mixed):
         parsed = parse_dates(text, fmt)
         if parsed.notna().mean() >= _PARSE_SHARE:
@@ -543,6 +548,21 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "...'"
 
 
+def read_notes(schema: Schema) -> list[str]:
+    """Lines about feature columns read with care (cells that were not numbers).
+
+    >>> s = Schema((ColumnInfo("x", Role.NUMERIC, "str", "numbers written as text ('1'); "
+    ...     "2 cells that are not numbers ('abc') read as missing", 0.1),))
+    >>> read_notes(s)
+    ["column 'x': 2 cells that are not numbers ('abc') read as missing"]
+    """
+    notes = []
+    for c in schema.columns:
+        if c.role in FEATURE_ROLES and "read as missing" in c.reason:
+            notes.append(f"column {c.name!r}: {c.reason.split('; ', 1)[-1]}")
+    return notes
+
+
 def _infer_column(name: str, s: pd.Series) -> tuple[Role, str, float]:
     """Role, reason and missing share of one column (rules 2 to 8)."""
     n = len(s)
@@ -577,10 +597,36 @@ def _infer_column(name: str, s: pd.Series) -> tuple[Role, str, float]:
     if np.isfinite(numbers).mean() >= _PARSE_SHARE and not sample.str.contains(_LEADING_ZERO).any():
         x = parse_numbers(text)
         example = sample.iloc[0]
-        return _numbers_role(
-            name, x, float(np.isnan(x).mean()), f"numbers written as text (such as {example!r})"
-        )
+        what = f"numbers written as text (such as {_show(example)}){_junk(text, x)}"
+        return _numbers_role(name, x, float(np.isnan(x).mean()), what)
     return _strings_role(name, valid, sample, missing)
+
+
+# Words that mean "no value" in a column of numbers; they are missing, not junk.
+MISSING_WORDS = frozenset({"nan", "na", "n/a", "null", "none", "inf", "-inf", "+inf"})
+# Junk tokens named in a column's reason; the rest are counted.
+_MAX_TOKENS = 3
+
+
+def _junk(text: pd.Series, x: np.ndarray) -> str:
+    """``; 3 cells that are not numbers ('abc', '--') read as missing``, or ``""``.
+
+    >>> _junk(pd.Series(["1", "abc", "2", "--", "n/a"]), np.array([1, np.nan, 2, np.nan, np.nan]))
+    "; 2 cells that are not numbers ('abc', '--') read as missing"
+    """
+    bad = text.notna().to_numpy() & np.isnan(x)
+    if not bad.any():
+        return ""
+    values = text[bad]
+    values = values[~values.str.strip().str.lower().isin(MISSING_WORDS)]
+    if values.empty:
+        return ""
+    tokens = values.value_counts(sort=True).index[:_MAX_TOKENS]
+    shown = ", ".join(_show(t) for t in tokens)
+    more = ", ..." if values.nunique() > _MAX_TOKENS else ""
+    n = len(values)
+    what = "cells that are not numbers" if n != 1 else "cell that is not a number"
+    return f"; {n:,} {what} ({shown}{more}) read as missing"
 
 
 def _from_levels(

@@ -175,9 +175,12 @@ def _fit_scaler(scores: np.ndarray) -> tuple[bool, float, float]:
     t = np.log(scores) if log else scores
     centre = float(np.median(t))
     scale = 1.4826 * float(np.median(np.abs(t - centre)))
-    if not scale > 0:
+    # A spread at rounding level (a member that scores every row of a regular grid
+    # alike) is no spread: dividing by it would put ordinary rows at 1e14.
+    noise = 1e-9 * max(abs(centre), float(np.max(np.abs(t))) if t.size else 0.0)
+    if not scale > noise:
         scale = float(np.std(t))
-    if not scale > 0:
+    if not scale > noise:
         scale = 1.0
     return log, centre, scale
 

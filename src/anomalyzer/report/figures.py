@@ -12,6 +12,7 @@ rows holds at most a few thousand numbers.
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -37,11 +38,23 @@ _AXIS = {"gridcolor": "#EBF0F8", "zerolinecolor": "#D5DDE8", "linecolor": "#D5DD
          "automargin": True}  # fmt: skip
 
 
+def inert(text: object) -> str:
+    """User text for a plotly label: its tags shown as written, never rendered as HTML.
+
+    Plotly draws a few tags (``<a href>``, ``<b>``, ``<br>``) in titles, ticks and
+    hover labels; escaped, a value such as ``<a href=...>`` is no live link.
+
+    >>> inert("<a href='x'>y</a>")
+    "&lt;a href='x'&gt;y&lt;/a&gt;"
+    """
+    return html.escape(str(text), quote=False)
+
+
 def _layout(fig: go.Figure, title: str, *, height: int = 340) -> go.Figure:
     fig.update_xaxes(**_AXIS)
     fig.update_yaxes(**_AXIS)
     fig.update_layout(
-        title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
+        title={"text": inert(title), "x": 0.01, "xanchor": "left", "font": {"size": 15}},
         paper_bgcolor="#fff",
         plot_bgcolor="#fff",
         font={"family": "-apple-system, Segoe UI, Roboto, Arial, sans-serif", "color": "#2a3f5f"},
@@ -162,7 +175,7 @@ def numeric_view(
     fig.update_layout(barmode="overlay", yaxis_title="share of rows", yaxis_tickformat=".0%")
     if log:
         _log_ticks(fig, edges, shift=1.0 if log == "log1p" else 0.0)
-    fig.update_xaxes(title=f"{name} (log scale)" if log else name)
+    fig.update_xaxes(title=inert(f"{name} (log scale)" if log else name))
     return _layout(fig, name)
 
 
@@ -210,7 +223,7 @@ def categorical_view(name: str, levels: pd.Series, flags: np.ndarray) -> go.Figu
         ("flagged", flag_share, ANOMALY, len(flagged)),
     ):
         y = [float(share.get(v, 0.0)) for v in chosen]
-        x = [str(v) for v in chosen]
+        x = [inert(v) for v in chosen]
         rest = 1.0 - sum(y) if count else 0.0
         if len(all_share) > len(chosen) and rest > 1e-12:
             x, y = [*x, OTHER], [*y, rest]
@@ -224,7 +237,7 @@ def categorical_view(name: str, levels: pd.Series, flags: np.ndarray) -> go.Figu
             )
         )
     fig.update_layout(barmode="group", yaxis_title="share of rows", yaxis_tickformat=".0%")
-    fig.update_xaxes(title=name, type="category")
+    fig.update_xaxes(title=inert(name), type="category")
     return _layout(fig, name)
 
 
@@ -345,5 +358,5 @@ def over_time(
     fig.update_layout(barmode="overlay")
     fig.update_yaxes(title_text="anomaly score", row=1, col=1)
     fig.update_yaxes(title_text="rows (log)", type="log", dtick=1, row=2, col=1)
-    fig.update_xaxes(title_text=name, row=2, col=1)
+    fig.update_xaxes(title_text=inert(name), row=2, col=1)
     return _layout(fig, f"Over time ({name})", height=500)

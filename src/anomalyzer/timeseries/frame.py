@@ -109,6 +109,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from anomalyzer.data.datetext import needs_care, read_date_text
 from anomalyzer.data.roles import (
     as_text,
     column_lookup,
@@ -290,7 +291,7 @@ def prepare_series(
     exclude = {str(exclude)} if isinstance(exclude, str) else {str(e) for e in exclude}
     channels, notes = _value_columns(data, lookup, time, group, value, exclude)
 
-    stamps = parse_timestamps(time_col, time)
+    stamps = parse_timestamps(time_col, time, notes)
     tz = stamps.tz
     try:
         ns = stamps.as_unit("ns").asi8
@@ -363,11 +364,16 @@ def prepare_series(
 # -- timestamps -------------------------------------------------------------------------
 
 
-def parse_timestamps(column: pd.Series, name: str) -> pd.DatetimeIndex:
+def parse_timestamps(
+    column: pd.Series, name: str, notes: list[str] | None = None
+) -> pd.DatetimeIndex:
     """Timestamps of ``column`` (one per row, NaT where missing), by the rules above.
 
     Raises ``AnomalyzerError`` naming the column when no value is a timestamp
-    or when more than 1% of the rows are missing or unreadable.
+    or when more than 1% of the rows are missing or unreadable. Text written in
+    several formats, or as numeric day/month dates, is read value by value with
+    the day/month order settled from the values (see
+    :mod:`anomalyzer.data.datetext`); what was decided is appended to ``notes``.
 
     >>> parse_timestamps(pd.Series(["2026-03-02 10:00", "2026-03-02T10:05:00"]), "t").tolist()
     [Timestamp('2026-03-02 10:00:00'), Timestamp('2026-03-02 10:05:00')]
@@ -400,7 +406,7 @@ def parse_timestamps(column: pd.Series, name: str) -> pd.DatetimeIndex:
             "times as time=."
         )
     else:
-        parsed = _parse_text(s, name)
+        parsed = _parse_text(s, name, notes if notes is not None else [])
     _check_share(s, parsed, name)
     return parsed
 
@@ -436,7 +442,7 @@ def _from_epoch(x: np.ndarray, name: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(out)
 
 
-def _parse_text(s: pd.Series, name: str) -> pd.DatetimeIndex:
+def _parse_text(s: pd.Series, name: str, notes: list[str]) -> pd.DatetimeIndex:
     """Text (or other objects) as timestamps: dates by format, else epoch numbers."""
     if ptypes.is_object_dtype(s.dtype) and pd.api.types.infer_dtype(s, skipna=True) in (
         "datetime",
@@ -458,6 +464,12 @@ def _parse_text(s: pd.Series, name: str) -> pd.DatetimeIndex:
         )
     sample = sample.str.strip()
     fmt = date_format(sample)
+    if fmt is not None and needs_care(text):
+        # Several formats, or day/month order to settle: decided from every value and
+        # said in the notes, never swapped in silence.
+        parsed, said = read_date_text(text.str.strip(), name)
+        notes += [f"{name!r}: {note}" for note in said]
+        return pd.DatetimeIndex(parsed)
     if fmt is not None:
         parsed = parse_dates(text, fmt)
         if parsed.isna().sum() > text.isna().sum():

@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# The CPU build of torch first, so the [torch] extra does not pull CUDA wheels.
 	$(PY) -m pip install -q torch==2.13.0 || $(PY) -m pip install -q torch
-	$(PY) -m pip install -q -e '.[torch,dev]'
+	$(PY) -m pip install -q -e '.[torch,dev,service,onnx]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -25,6 +25,7 @@ demo: $(STAMP)
 # Lint, formatting and the import contract run before the suite, so CI enforces them.
 test: lint
 	sh tests/setup_browser.sh
+	sh tests/setup_services.sh
 	$(PY) -m pytest -n 2
 
 bench: $(STAMP)
@@ -36,6 +37,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/nab.py --per-series
 	$(PY) benchmarks/ts_groups.py
 	$(PY) benchmarks/kernels.py
+	$(PY) benchmarks/hostile.py
+	$(PY) benchmarks/onnx_parity.py
+	$(PY) benchmarks/feedback.py
+	$(PY) benchmarks/service.py --kill
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

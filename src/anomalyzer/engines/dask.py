@@ -56,7 +56,8 @@ class DaskSummary:
     """What a Dask run wrote and found: the folder, rows, flags, threshold and the top rows.
 
     ``top`` holds the best-ranked rows (input columns and the four output
-    columns, reasons included), most anomalous first; ``threshold`` is None
+    columns, reasons included), most anomalous first, indexed by their
+    position in the data set (for series, in the input); ``threshold`` is None
     for time series, whose series each have their own.
     """
 
@@ -267,7 +268,7 @@ def _run_table(
         rows=int(sum(r["rows"] for r in results)),
         flags=int(sum(r["flags"] for r in results)),
         threshold=threshold,
-        top=best.reset_index(drop=True),
+        top=best,
         model=model,
         partitions=len(parts),
         sample_rows=n_sample,
@@ -319,7 +320,10 @@ def _write_part(
     # scored_frame ranks within the partition; the rank that counts is the global one.
     frame[RANK] = rank
     write_part(frame, Path(path))
-    return {"rows": len(frame), "flags": int(flags.sum()), "top": frame[rank <= top]}
+    best = frame[rank <= top]
+    # Index the top rows by their position in the whole data set.
+    best.index = ranks.index[rank <= top]
+    return {"rows": len(frame), "flags": int(flags.sum()), "top": best}
 
 
 # -- progress -------------------------------------------------------------------------------

@@ -28,6 +28,20 @@ def part_name(index: int) -> str:
 
 def prepare_folder(out: str | os.PathLike[str], source: Any = None) -> Path:
     """Check that ``out`` can take a scored data set (new or empty, apart from ``source``) and create it."""
+    path = check_folder(out, source)
+    if not path.exists():
+        path.mkdir()
+    return path
+
+
+def check_folder(out: str | os.PathLike[str], source: Any = None) -> Path:
+    """Refuse an output folder that is a file, not empty, missing its parent or overlapping ``source``.
+
+    >>> check_folder("/no/such/parent/scored")
+    Traceback (most recent call last):
+    ...
+    anomalyzer.errors.AnomalyzerError: Cannot write '/no/such/parent/scored': folder '/no/such/parent' does not exist.
+    """
     path = Path(out)
     if path.suffix.lower() in (".csv", ".tsv"):
         raise AnomalyzerError(
@@ -55,7 +69,6 @@ def prepare_folder(out: str | os.PathLike[str], source: Any = None) -> Path:
         parent = path.parent if str(path.parent) else Path(".")
         if not parent.is_dir():
             raise AnomalyzerError(f"Cannot write '{path}': folder '{parent}' does not exist.")
-        path.mkdir()
     return path
 
 

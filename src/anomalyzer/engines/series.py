@@ -133,7 +133,7 @@ def detect_series_dask(
         rows=int(sum(r["rows"] for r in results)),
         flags=int(sum(r["flags"] for r in results)),
         threshold=None,
-        top=best.reset_index(drop=True),
+        top=best,
         model=None,
         partitions=len(kept),
         n_series=int(sum(r["series"] for r in results)),
@@ -212,13 +212,16 @@ def _finish(scratch: str, ranks: pd.DataFrame, top: int, path: str) -> dict[str,
     if len(frame) != len(ranks):
         raise RuntimeError(f"partition of {len(frame)} rows got {len(ranks)} ranks")
     n_series = int(frame[_SERIES].iloc[0]) if len(frame) else 0
+    order = frame[ORDER].to_numpy()
     frame = frame.drop(columns=[_SERIES, ORDER])
     frame[RANK] = ranks[RANK].to_numpy()
     write_part(frame, Path(path))
     rank = frame[RANK].to_numpy()
+    best = frame[rank <= top]
+    best.index = pd.Index(order[rank <= top])
     return {
         "rows": len(frame),
         "flags": int(frame["is_anomaly"].sum()),
         "series": n_series,
-        "top": frame[rank <= top],
+        "top": best,
     }

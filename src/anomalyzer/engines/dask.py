@@ -27,6 +27,7 @@ to this process. Time series with a group column go through
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -90,9 +91,9 @@ def detect_dask(
     data: Any,
     detector: str = DEFAULT_DETECTOR,
     *,
-    out: str | Path,
+    out: str | os.PathLike[str],
     contamination: float | str = "auto",
-    label: str | None = None,
+    label: str | Sequence[Any] | None = None,
     exclude: Sequence[str] = (),
     roles: Mapping[str, str] | None = None,
     random_state: int | None = 0,
@@ -134,6 +135,8 @@ def detect_dask(
         raise AnomalyzerError(
             "value= and group= name the columns of time series; give the time column with time=."
         )
+    if label is not None and not isinstance(label, str):
+        raise AnomalyzerError("With engine='dask' give label= as the name of a column.")
     if sample_rows < 1:
         raise AnomalyzerError(f"sample_rows must be at least 1, not {sample_rows}.")
     model = Model(
@@ -161,7 +164,7 @@ def score_dask(
     model: Model,
     data: Any,
     *,
-    out: str | Path,
+    out: str | os.PathLike[str],
     top: int = 10,
     max_explained: int | None = None,
     client: Any = None,
@@ -199,7 +202,7 @@ def _with_client(client: Any, run: Callable[[Any], DaskSummary]) -> DaskSummary:
 
 def _run_table(
     data: Any,
-    out: str | Path,
+    out: str | os.PathLike[str],
     client: Any,
     model: Model,
     *,
@@ -250,6 +253,7 @@ def _run_table(
         # The threshold of the whole data set is the model's from now on (saved with it).
         model.threshold_ = threshold
     flags = order.count_above(threshold)
+    _step(progress, "Threshold and order of all scores found", 1, 1)
     n_explain = max(flags, min(MIN_EXPLAINED, n))
     if max_explained is not None:
         n_explain = min(n_explain, max_explained)

@@ -37,7 +37,7 @@ def quantile_of_sorted(n: int, q: float, value_at: Any) -> float:
     """
     virtual = np.asarray((n - 1) * np.float64(q))
     prev = np.floor(virtual)
-    lo = int(min(max(prev, 0), n - 1))
+    lo = min(max(int(prev), 0), n - 1)
     hi = min(lo + 1, n - 1)
     gamma = np.asarray(virtual - prev)
     a, b = np.float64(value_at(lo)), np.float64(value_at(hi))
@@ -65,7 +65,7 @@ class GlobalOrder:
         # NaN scores (rows that could not be scored) sort last and are no order statistic.
         self.n_scored = self.n - int(client.compute(_count_nan_all(self.parts), sync=True))
 
-    def values_desc(self, positions: Sequence[int]) -> np.ndarray:
+    def values_desc(self, positions: Sequence[int] | np.ndarray) -> np.ndarray:
         """Scores at the given positions from the top (0 = highest score)."""
         from dask import delayed
 

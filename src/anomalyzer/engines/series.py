@@ -16,6 +16,7 @@ a series together, in their input order, rather than the input's row order.
 
 from __future__ import annotations
 
+import os
 import time as clock
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,7 +39,7 @@ _SERIES = "_anomalyzer_series"
 
 def detect_series_dask(
     data: Any,
-    out: str | Path,
+    out: str | os.PathLike[str],
     client: Any,
     *,
     detector: str,
@@ -113,6 +114,7 @@ def detect_series_dask(
     _step(progress, "Sorting the scores across the cluster", 0, 1)
     order = GlobalOrder(dd.from_delayed(shifted, meta=kmeta, verify_meta=False), klen, client)
     del local_keys
+    _step(progress, "Threshold and order of all scores found", 1, 1)
     ranks = order.ranks()
     writes = [
         delayed(_finish)(str(scratch / part_name(j)), r, top, str(folder / part_name(j)))
@@ -155,8 +157,9 @@ def _number(part: pd.DataFrame, start: int) -> pd.DataFrame:
 
 def _fit_and_score(part: pd.DataFrame, settings: dict[str, Any], path: str) -> pd.DataFrame:
     """Run the local series path on the series of one partition; keep the rows on disk, return the keys."""
-    from anomalyzer.api import detect
     from anomalyzer.scored import scored_frame
+    from anomalyzer.timeseries.model import SeriesModel
+    from anomalyzer.timeseries.result import SeriesResult
 
     empty = pd.DataFrame(
         {
@@ -172,16 +175,14 @@ def _fit_and_score(part: pd.DataFrame, settings: dict[str, Any], path: str) -> p
     order = part[ORDER].to_numpy()
     rows = part.drop(columns=[ORDER]).reset_index(drop=True)
     try:
-        result = detect(
-            rows,
+        # What anomalyzer.detect(time=, group=) runs, in this worker's one process.
+        model = SeriesModel(
             settings["detector"],
             contamination=settings["contamination"],
-            time=settings["time"],
-            value=settings["value"],
-            group=settings["group"],
             n_jobs=1,
             **settings["params"],
-        )
+        ).fit(rows, settings["time"], value=settings["value"], group=settings["group"])
+        result = SeriesResult.from_model(model, rows)
         frame = result.frame
         n_series = result.n_series
     except AnomalyzerError as exc:

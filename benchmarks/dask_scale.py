@@ -186,6 +186,12 @@ def table_run(
         n_planted, n_flag, n_hit = client.compute(
             [res[LABEL].sum(), res["is_anomaly"].sum(), hits], sync=True
         )
+    print(
+        f"dask {detector}: {rows:,} rows, wall {wall:.1f} s, {rows / wall:,.0f} rows/s, "
+        f"peak RSS per worker (GiB) {peaks.text()}, recovered {n_hit / max(n_planted, 1):.3f}; "
+        f"steps: {stages.text()}",
+        flush=True,
+    )
     # Local: the same detector on the first rows, in this process.
     files = sorted(data.iterdir())
     local_rows = min(args.local_rows, rows)

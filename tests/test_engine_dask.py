@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import threading
@@ -52,7 +53,7 @@ def table(n: int, seed: int = 0, n_out: int = 30) -> pd.DataFrame:
 
 def parts(df: pd.DataFrame, k: int) -> list[pd.DataFrame]:
     bounds = np.linspace(0, len(df), k + 1).astype(int)
-    return [df.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [df.iloc[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def read_out(path: Path) -> pd.DataFrame:
@@ -173,7 +174,7 @@ def test_mistakes_are_one_sentence(client, tmp_path):
     df = table(500)
     model = az.Model("iforest").fit(df)
     with pytest.raises(AnomalyzerError, match="No file matches"):
-        model.score_dask(str(tmp_path / "none" / "*.parquet"), out=tmp_path / "o", client=client)
+        score_dask(model, str(tmp_path / "none" / "*.parquet"), out=tmp_path / "o", client=client)
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x.txt").write_text("x")
     with pytest.raises(AnomalyzerError, match="not empty"):
@@ -186,9 +187,7 @@ def test_mistakes_are_one_sentence(client, tmp_path):
     with pytest.raises(AnomalyzerError, match="Unknown engine 'spark'"):
         az.detect(df, engine="spark")
     with pytest.raises(AnomalyzerError, match="group="):
-        detect_dask(
-            dd.from_pandas(df, npartitions=1), out=tmp_path / "t", time="id", client=client
-        )
+        detect_dask(dd.from_pandas(df, npartitions=1), out=tmp_path / "t", time="id", client=client)
 
 
 def test_series_by_group_equal_local(client, tmp_path):

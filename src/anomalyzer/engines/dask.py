@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,15 +191,19 @@ def score_dask(
 
 
 def _with_client(client: Any, run: Callable[[Any], DaskSummary]) -> DaskSummary:
-    if client is not None:
-        return run(client)
-    try:
-        from distributed import default_client
+    with warnings.catch_warnings():
+        # The fitted model travels once in the graph; Dask warns about any graph over 10 MiB.
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        if client is not None:
+            return run(client)
+        try:
+            from distributed import default_client
 
-        return run(default_client())
-    except ValueError:  # no client yet: start a cluster for this call
-        with dask_client() as started:
-            return run(started)
+            client = default_client()
+        except ValueError:  # no client yet: start a cluster for this call
+            with dask_client() as started:
+                return run(started)
+        return run(client)
 
 
 def _run_table(
@@ -296,7 +302,8 @@ def _partitions(ddf: Any, client: Any, progress: Progress | None) -> tuple[list[
 
 def _score_part(part: pd.DataFrame, model: Model, start: int) -> pd.DataFrame:
     # Model.score is score_frame's scoring: the model's preprocessing, then its detector.
-    scores = model.score(part)
+    with one_process():
+        scores = model.score(part)
     pos = np.arange(start, start + len(part), dtype=np.int64)
     return pd.DataFrame({POS: pos, ORDER: pos, SCORE: np.asarray(scores, dtype=np.float64)})
 
@@ -318,7 +325,8 @@ def _write_part(
     explained = np.flatnonzero(rank <= n_explain)
     reasons: dict[int, str] = {}
     if explained.size:
-        texts = model.reasons(part.iloc[explained])
+        with one_process():
+            texts = model.reasons(part.iloc[explained])
         reasons = dict(zip(explained.tolist(), texts, strict=True))
     frame = scored_frame(part, scores, flags, reasons)
     # scored_frame ranks within the partition; the rank that counts is the global one.
@@ -328,6 +336,14 @@ def _write_part(
     # Index the top rows by their position in the whole data set.
     best.index = ranks.index[rank <= top]
     return {"rows": len(frame), "flags": int(flags.sum()), "top": best}
+
+
+@contextmanager
+def one_process() -> Iterator[None]:
+    """Quiet scikit-learn's notice that a Dask worker runs its jobs in one process: it is meant to."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Inside a Dask worker", category=UserWarning)
+        yield
 
 
 # -- progress -------------------------------------------------------------------------------

@@ -254,6 +254,24 @@ def group_run(args: argparse.Namespace, tmp: Path, lines: list[str]) -> None:
                 client=client, progress=stages,
             )  # fmt: skip
             wall = time.perf_counter() - t
+    local_line = "local   : skipped (--local-series 0)"
+    n_local = min(args.local_series, args.series)
+    if n_local:
+        import anomalyzer as az
+
+        files = sorted(data.iterdir())
+        local_df = pd.concat([pd.read_parquet(f) for f in files])
+        local_df = local_df[local_df["host"].isin(local_df["host"].unique()[:n_local])]
+        t = time.perf_counter()
+        local = az.detect(local_df, args.series_detector, time="timestamp", group="host")
+        lw = time.perf_counter() - t
+        cores = os.cpu_count() or 1
+        local_line = (
+            f"local   : detect --group on {n_local:,} of these series in this process "
+            f"(its own {cores} worker processes): wall {lw:.1f} s, "
+            f"{lw * cores / n_local * 1000:.1f} ms of process time per series, "
+            f"{local.n_anomalies:,} rows flagged"
+        )
     shutil.rmtree(data)
     shutil.rmtree(out)
     lines += [
@@ -262,6 +280,7 @@ def group_run(args: argparse.Namespace, tmp: Path, lines: list[str]) -> None:
         f"dask    : wall {wall:8.1f} s  {rows / wall:12,.0f} rows/s  {wall * args.workers / args.series * 1000:.1f} ms of worker time per series  peak RSS per worker (GiB): {peaks.text()}  worker restarts: {peaks.restarts}",
         f"          steps: {stages.text()}",
         f"          {summary.n_series:,} series scored, {summary.flags:,} rows flagged ({summary.share:.2%})",
+        local_line,
         "",
     ]
 
@@ -285,6 +304,9 @@ def main() -> None:
     p.add_argument("--points", type=int, default=2_000)
     p.add_argument("--hosts-per-file", type=int, default=100)
     p.add_argument("--series-detector", default="auto")
+    p.add_argument(
+        "--local-series", type=int, default=1_000, help="series scored locally to compare (0 skips)"
+    )
     p.add_argument("--skip-iforest", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--append", action="store_true", help="add to the results file")
@@ -305,7 +327,7 @@ def main() -> None:
             print("\n".join(lines[-8:]), flush=True)
         if args.series:
             group_run(args, tmp, lines)
-            print("\n".join(lines[-5:]), flush=True)
+            print("\n".join(lines[-6:]), flush=True)
     RESULTS.parent.mkdir(exist_ok=True)
     with RESULTS.open("a" if args.append else "w") as f:
         f.write("\n".join(lines) + "\n")

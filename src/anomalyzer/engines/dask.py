@@ -233,6 +233,7 @@ def _run_table(
         n_sample = len(sample)
         _step(progress, f"Fitting {model.detector_name} on a sample of {n_sample:,} rows", 0, 1)
         fit(sample)
+        _step(progress, f"Fitting {model.detector_name} on a sample of {n_sample:,} rows", 1, 1)
         del sample
     # One copy of the model in the graph, shared by every task that needs it.
     fitted = delayed(model, pure=True)

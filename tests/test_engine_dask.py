@@ -182,6 +182,10 @@ def test_mistakes_are_one_sentence(client, tmp_path):
     df.to_parquet(tmp_path / "in.parquet")
     with pytest.raises(AnomalyzerError, match="overlaps the input"):
         model.score_dask(str(tmp_path / "in.parquet"), out=tmp_path / "in.parquet", client=client)
+    empty = dd.from_pandas(df.iloc[:0], npartitions=1)
+    with pytest.raises(AnomalyzerError, match="no rows"):
+        model.score_dask(empty, out=tmp_path / "e", client=client)
+    assert not (tmp_path / "e").exists()
     with pytest.raises(AnomalyzerError, match="give out="):
         az.detect(df, engine="dask")
     with pytest.raises(AnomalyzerError, match="Unknown engine 'spark'"):

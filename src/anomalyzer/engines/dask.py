@@ -220,11 +220,38 @@ def _run_table(
     max_explained: int | None,
     progress: Progress | None,
 ) -> DaskSummary:
-    from dask import delayed
-
     started = time.perf_counter()
     ddf = dask_frame(data)
     folder = prepare_folder(out, data)
+    try:
+        return _passes(ddf, folder, client, model, started, fit=fit, contamination=contamination,
+                       seed=seed, sample_rows=sample_rows, top=top, max_explained=max_explained,
+                       progress=progress)  # fmt: skip
+    except BaseException:
+        # A run that fails before writing leaves no empty folder behind.
+        remove_leftovers(folder)
+        if not any(folder.iterdir()):
+            folder.rmdir()
+        raise
+
+
+def _passes(
+    ddf: Any,
+    folder: Path,
+    client: Any,
+    model: Model,
+    started: float,
+    *,
+    fit: Callable[[pd.DataFrame], Model] | None,
+    contamination: float | str | None,
+    seed: int | None,
+    sample_rows: int,
+    top: int,
+    max_explained: int | None,
+    progress: Progress | None,
+) -> DaskSummary:
+    from dask import delayed
+
     parts, lengths = _partitions(ddf, client, progress)
     n = sum(lengths)
     n_sample = None

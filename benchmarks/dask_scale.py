@@ -174,7 +174,7 @@ def table_run(
 
     import anomalyzer as az
     from anomalyzer.engines.cluster import dask_client
-    from anomalyzer.engines.dask import detect_dask
+    from anomalyzer.engines.detection import detect_dask
 
     data, out = tmp / f"{detector}_data", tmp / f"{detector}_scored"
     per_file = min(args.rows_per_file, rows)
@@ -239,7 +239,7 @@ def group_run(args: argparse.Namespace, tmp: Path, lines: list[str]) -> None:
     from dask import delayed
 
     from anomalyzer.engines.cluster import dask_client
-    from anomalyzer.engines.dask import detect_dask
+    from anomalyzer.engines.detection import detect_dask
 
     data, out = tmp / "series_data", tmp / "series_scored"
     data.mkdir()

@@ -19,7 +19,8 @@ distributed = pytest.importorskip("distributed", reason="the dask extra is not i
 import anomalyzer as az  # noqa: E402
 from anomalyzer import thresholds  # noqa: E402
 from anomalyzer.engines.cluster import dask_client  # noqa: E402
-from anomalyzer.engines.dask import detect_dask, score_dask  # noqa: E402
+from anomalyzer.engines.dask import score_dask  # noqa: E402
+from anomalyzer.engines.detection import detect_dask  # noqa: E402
 from anomalyzer.engines.ranking import ORDER, POS, SCORE, GlobalOrder  # noqa: E402
 from anomalyzer.engines.sampling import sample_positions  # noqa: E402
 from anomalyzer.engines.tail import threshold_at_scale  # noqa: E402

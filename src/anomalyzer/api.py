@@ -114,7 +114,7 @@ def detect(
     machine (a Parquet folder or glob, CSV globs, a ``dask.dataframe``) and
     writes the scored rows to the folder ``out=``; ``params`` may then hold
     ``out``, ``client``, ``sample_rows`` and ``top`` of
-    :func:`~anomalyzer.engines.dask.detect_dask`, which returns a
+    :func:`~anomalyzer.engines.detection.detect_dask`, which returns a
     :class:`~anomalyzer.engines.dask.DaskSummary`.
 
     >>> import pandas as pd
@@ -126,7 +126,7 @@ def detect(
     'amount = 950 is 86x its typical value (11)'
     """
     if check_engine(engine) == "dask":
-        from anomalyzer.engines.dask import detect_dask
+        from anomalyzer.engines.detection import detect_dask
 
         if "out" not in params:
             raise AnomalyzerError("engine='dask' writes its rows to a folder: give out='scored/'.")

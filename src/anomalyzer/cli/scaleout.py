@@ -145,7 +145,7 @@ def detect_on_dask(
 ) -> None:
     """``detect --engine dask``: fit on a sample, score everything on the cluster, print the summary."""
     from anomalyzer.engines.cluster import dask_client
-    from anomalyzer.engines.dask import detect_dask
+    from anomalyzer.engines.detection import detect_dask
 
     _refuse(unsupported)
     folder = _folder(output, data)

@@ -27,6 +27,8 @@ from anomalyzer.safety.display import terminal_safe
 if TYPE_CHECKING:
     import pandas as pd
 
+    from anomalyzer.timeseries.model import SeriesModel
+
 
 @app.command()
 def score(
@@ -97,7 +99,7 @@ def score(
             out.print(f"Wrote {terminal_safe(output)}")
 
 
-def _load(path: Path) -> Model:
+def _load(path: Path) -> Model | SeriesModel:
     # Its own bars, closed before Dask's open: one live display at a time.
     with Steps() as steps:
         return load_model(steps, path)

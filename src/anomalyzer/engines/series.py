@@ -54,7 +54,7 @@ def detect_series_dask(
     """Fit and score every series of ``data`` (one per ``group`` value) on the cluster; write ``out``."""
     from dask import delayed
 
-    from anomalyzer.engines.dask import DaskSummary, _gather_rows, _partitions, _step, _wait
+    from anomalyzer.engines.passes import DaskSummary, gather_rows, partitions, step, wait_for
     from anomalyzer.timeseries.model import SeriesModel
 
     if group is None:
@@ -72,7 +72,7 @@ def detect_series_dask(
                 f"Column '{col}' not found; the columns are: {', '.join(map(str, ddf.columns))}."
             )
     folder = prepare_folder(out, data)
-    parts, lengths = _partitions(ddf, client, progress)
+    parts, lengths = partitions(ddf, client, progress)
     n = sum(lengths)
     starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     numbered = [delayed(_number)(p, int(s)) for p, s in zip(parts, starts, strict=False)]
@@ -104,23 +104,23 @@ def detect_series_dask(
         }
     )
     local_keys = client.persist(dd.from_delayed(keys, meta=kmeta, verify_meta=False))
-    _wait(client, local_keys, f"Fitting and scoring the series of {n:,} rows", progress)
+    wait_for(client, local_keys, f"Fitting and scoring the series of {n:,} rows", progress)
     kparts = local_keys.to_delayed()
     counts = client.compute([delayed(len)(p) for p in kparts], sync=True)
     kept = [j for j, c in enumerate(counts) if c > 0]
     klen = [int(counts[j]) for j in kept]
     kstarts = np.concatenate([[0], np.cumsum(klen)]).astype(np.int64)
     shifted = [delayed(_shift)(kparts[j], int(s)) for j, s in zip(kept, kstarts[:-1], strict=True)]
-    _step(progress, "Sorting the scores across the cluster", 0, 1)
+    step(progress, "Sorting the scores across the cluster", 0, 1)
     order = GlobalOrder(dd.from_delayed(shifted, meta=kmeta, verify_meta=False), klen, client)
     del local_keys
-    _step(progress, "Threshold and order of all scores found", 1, 1)
+    step(progress, "Threshold and order of all scores found", 1, 1)
     ranks = order.ranks()
     writes = [
         delayed(_finish)(str(scratch / part_name(j)), r, top, str(folder / part_name(j)))
         for j, r in zip(kept, ranks, strict=True)
     ]
-    results = _gather_rows(client, writes, n, progress)
+    results = gather_rows(client, writes, n, progress)
     order.release()
     for leftover in scratch.glob("*"):
         leftover.unlink()

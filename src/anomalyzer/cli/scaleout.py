@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from anomalyzer.cli.app import err, out
 from anomalyzer.cli.printing import print_top, top_rows
 from anomalyzer.errors import AnomalyzerError
+from anomalyzer.safety.display import terminal_safe
 
 EngineOpt = Annotated[
     str,
@@ -105,17 +106,21 @@ def _announce(client: Any) -> None:
     workers = client.scheduler_info().get("workers", {})
     link = dashboard(client)
     where = f", dashboard {link}" if link else ""
-    err.print(f"Dask cluster: {len(workers)} worker(s){where}", highlight=False, soft_wrap=True)
+    err.print(
+        f"Dask cluster: {len(workers)} worker(s){terminal_safe(where)}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _print_summary(data: str, summary: Any, what: str, schema: Any, top: int) -> None:
     out.print(
-        f"[bold]Read[/bold] {data}: {summary.rows:,} rows in {summary.partitions} partitions"
+        f"[bold]Read[/bold] {terminal_safe(data)}: {summary.rows:,} rows in {summary.partitions} partitions"
         + (f"; fitted on a sample of {summary.sample_rows:,} rows" if summary.sample_rows else "")
     )
     thr = "per series" if summary.threshold is None else f"{summary.threshold:.4g}"
     out.print(
-        f"[bold]{what}[/bold], threshold {thr}: [bold]{summary.flags:,}[/bold] of "
+        f"[bold]{terminal_safe(what)}[/bold], threshold {thr}: [bold]{summary.flags:,}[/bold] of "
         f"{summary.rows:,} rows flagged ({summary.share:.2%})"
     )
     if top and len(summary.top):
@@ -123,10 +128,10 @@ def _print_summary(data: str, summary: Any, what: str, schema: Any, top: int) ->
             print_top(top_rows(summary.top, top), schema)
         else:
             shown = [c for c in summary.top.columns if c != "anomaly_reason"][:6]
-            out.print(summary.top[[*shown, "anomaly_reason"]].to_string(index=False))
+            out.print(terminal_safe(summary.top[[*shown, "anomaly_reason"]].to_string(index=False)))
     rate = summary.rows / summary.seconds if summary.seconds else 0.0
     out.print(
-        f"Wrote {summary.path} ({summary.rows:,} rows in {summary.seconds:.1f} s, "
+        f"Wrote {terminal_safe(summary.path)} ({summary.rows:,} rows in {summary.seconds:.1f} s, "
         f"{rate:,.0f} rows/s)"
     )
 
@@ -170,7 +175,7 @@ def detect_on_dask(
         if model is None:
             raise AnomalyzerError("--save with --engine dask keeps table models only.")
         model.save(save)
-        out.print(f"Saved the model to {save}")
+        out.print(f"Saved the model to {terminal_safe(save)}")
 
 
 def score_on_dask(

@@ -65,6 +65,8 @@ FACADE = "anomalyzer"
 ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     ("model", "export"): "Model.to_onnx is the public front of the ONNX export; it imports "
     "anomalyzer.export only when called.",
+    ("model", "engines.dask"): "Model.score_dask hands the model to the Dask engine; it imports "
+    "anomalyzer.engines.dask only when called.",
 }
 
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from anomalyzer.data import read_table
 from anomalyzer.data.roles import read_notes
 from anomalyzer.detectors.base import BaseDetector
+from anomalyzer.engines import check_engine
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import DEFAULT_DETECTOR, Model
 from anomalyzer.persist import load as _load_file
 from anomalyzer.result import DetectionResult
 from anomalyzer.timeseries.model import SeriesModel
 from anomalyzer.timeseries.result import SeriesResult
+
+if TYPE_CHECKING:
+    from anomalyzer.engines.dask import DaskSummary
 
 
 @overload
@@ -31,6 +35,7 @@ def detect(
     time: None = None,
     value: str | Sequence[str] | None = None,
     group: str | None = None,
+    engine: Literal["local"] = "local",
     **params: Any,
 ) -> DetectionResult: ...
 
@@ -49,8 +54,28 @@ def detect(
     time: str,
     value: str | Sequence[str] | None = None,
     group: str | None = None,
+    engine: Literal["local"] = "local",
     **params: Any,
 ) -> SeriesResult: ...
+
+
+@overload
+def detect(
+    data: Any,
+    detector: str | BaseDetector = DEFAULT_DETECTOR,
+    *,
+    contamination: float | str = "auto",
+    label: str | Sequence[Any] | None = None,
+    exclude: Sequence[str] = (),
+    roles: Mapping[str, str] | None = None,
+    random_state: int | None = 0,
+    max_explained: int | None = None,
+    time: str | None = None,
+    value: str | Sequence[str] | None = None,
+    group: str | None = None,
+    engine: Literal["dask"],
+    **params: Any,
+) -> DaskSummary: ...
 
 
 def detect(
@@ -66,8 +91,9 @@ def detect(
     time: str | None = None,
     value: str | Sequence[str] | None = None,
     group: str | None = None,
+    engine: str = "local",
     **params: Any,
-) -> DetectionResult | SeriesResult:
+) -> DetectionResult | SeriesResult | DaskSummary:
     """Fit a model on ``data`` and score, flag and explain the same rows.
 
     ``data`` is a path (CSV, TSV, Parquet, JSON lines, Excel), a SQLAlchemy URL
@@ -84,6 +110,13 @@ def detect(
     own parameters. The result is then a
     :class:`~anomalyzer.timeseries.result.SeriesResult`.
 
+    ``engine="dask"`` runs on a Dask cluster a data set that does not fit one
+    machine (a Parquet folder or glob, CSV globs, a ``dask.dataframe``) and
+    writes the scored rows to the folder ``out=``; ``params`` may then hold
+    ``out``, ``client``, ``sample_rows`` and ``top`` of
+    :func:`~anomalyzer.engines.detection.detect_dask`, which returns a
+    :class:`~anomalyzer.engines.dask.DaskSummary`.
+
     >>> import pandas as pd
     >>> df = pd.DataFrame({"amount": [10.0, 12, 11, 9, 10, 13, 11, 10, 950, 12] * 5})
     >>> result = detect(df, "mad")
@@ -92,6 +125,16 @@ def detect(
     >>> result.anomalies["anomaly_reason"].iloc[0]
     'amount = 950 is 86x its typical value (11)'
     """
+    if check_engine(engine) == "dask":
+        from anomalyzer.engines.detection import detect_dask
+
+        if "out" not in params:
+            raise AnomalyzerError("engine='dask' writes its rows to a folder: give out='scored/'.")
+        return detect_dask(
+            data, detector, contamination=contamination, label=label, exclude=exclude,
+            roles=roles, random_state=random_state, max_explained=max_explained, time=time,
+            value=value, group=group, **params,
+        )  # fmt: skip
     read = {k: params.pop(k) for k in ("table", "query", "sheet") if k in params}
     if time is not None:
         return _detect_series(

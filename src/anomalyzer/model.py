@@ -182,6 +182,19 @@ class Model:
             reasons = dict(zip(top.tolist(), texts, strict=True))
         return scored_frame(df, scores, flags, reasons)
 
+    def score_dask(self, data: Any, *, out: str | os.PathLike[str], **options: Any) -> Any:
+        """Score a data set too big for one machine on a Dask cluster, writing Parquet to ``out``.
+
+        ``data`` is a Parquet folder or glob, CSV globs or a ``dask.dataframe``;
+        each partition goes through this model's scoring as in
+        :meth:`score_frame`. ``options``: ``client``, ``top``,
+        ``max_explained``, ``progress`` of
+        :func:`anomalyzer.engines.dask.score_dask`, whose summary is returned.
+        """
+        from anomalyzer.engines.dask import score_dask
+
+        return score_dask(self, data, out=out, **options)
+
     def predict(self, data: Any, **read: Any) -> np.ndarray:
         """True for rows scoring above the threshold."""
         return self.score(data, **read) > self.threshold_

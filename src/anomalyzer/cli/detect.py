@@ -18,6 +18,7 @@ from anomalyzer.cli.printing import (
     top_rows,
 )
 from anomalyzer.cli.progress import Steps
+from anomalyzer.cli.scaleout import EngineOpt, MemoryOpt, SchedulerOpt, WorkersOpt
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import DEFAULT_DETECTOR
 from anomalyzer.safety.display import terminal_safe
@@ -64,6 +65,10 @@ def detect(
     causal: Annotated[
         bool, typer.Option(help="With --time: score each point from the past only (streamable).")
     ] = False,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    memory_per_worker: MemoryOpt = None,
 ) -> None:
     """Score every row of DATA, flag the anomalies and print the top ones with reasons.
 
@@ -72,11 +77,21 @@ def detect(
     its seasonal periods and its top points with reasons are printed.
     """
     from anomalyzer.api import detect as run_detect
+    from anomalyzer.cli.options import split_names
+    from anomalyzer.cli.scaleout import detect_on_dask, is_dask
     from anomalyzer.detectors import spec
     from anomalyzer.validation import check_contamination
 
     # Every mistake that can be seen before the work is reported before the work.
     cont = check_contamination(contamination)
+    if is_dask(engine, scheduler, workers, memory_per_worker):
+        detect_on_dask(data, output, scheduler=scheduler, workers=workers, memory=memory_per_worker,
+                       top=top, save=save, detector=detector, contamination=cont, label=label,
+                       exclude=split_names(exclude) or (), random_state=seed, time=time,
+                       value=value or None, group=group,
+                       unsupported={"--report": report, "--table": table, "--query": query,
+                                    "--causal": causal})  # fmt: skip
+        return
     if time is not None:
         _detect_series(data, detector, cont, label, exclude, table, query, top, output,
                        report, save, time, value, group, causal)  # fmt: skip

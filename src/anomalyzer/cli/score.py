@@ -20,11 +20,14 @@ from anomalyzer.cli.files import (
 from anomalyzer.cli.options import DataArg, OutOpt, QueryOpt, TableOpt, TopOpt
 from anomalyzer.cli.printing import print_top, print_top_series, top_rows
 from anomalyzer.cli.progress import Steps
+from anomalyzer.cli.scaleout import EngineOpt, MemoryOpt, SchedulerOpt, WorkersOpt
 from anomalyzer.model import Model
 from anomalyzer.safety.display import terminal_safe
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from anomalyzer.timeseries.model import SeriesModel
 
 
 @app.command()
@@ -37,12 +40,23 @@ def score(
     query: QueryOpt = None,
     top: TopOpt = 10,
     output: OutOpt = None,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    memory_per_worker: MemoryOpt = None,
 ) -> None:
     """Score the rows of DATA with a saved model, flag the anomalies and print the top ones.
 
     A table model scores each row; a series model (saved by `detect --time`)
     puts each series of DATA on its grid and scores its points.
     """
+    from anomalyzer.cli.scaleout import is_dask, score_on_dask
+
+    if is_dask(engine, scheduler, workers, memory_per_worker):
+        score_on_dask(model, data, output, scheduler=scheduler, workers=workers,
+                      memory=memory_per_worker, top=top, load=lambda: _load(model),
+                      unsupported={"--table": table, "--query": query})  # fmt: skip
+        return
     check_output(output, (".csv", ".parquet", ".xlsx"), "--out")
     check_distinct({"--out": output}, [data, model])
     with Steps() as steps:
@@ -83,6 +97,12 @@ def score(
             with steps.step(f"Writing {output}"):
                 write_frame(frame, output)
             out.print(f"Wrote {terminal_safe(output)}")
+
+
+def _load(path: Path) -> Model | SeriesModel:
+    # Its own bars, closed before Dask's open: one live display at a time.
+    with Steps() as steps:
+        return load_model(steps, path)
 
 
 def _warn_extra_columns(df: pd.DataFrame, known: set[str]) -> None:

@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# The CPU build of torch first, so the [torch] extra does not pull CUDA wheels.
 	$(PY) -m pip install -q torch==2.13.0 || $(PY) -m pip install -q torch
-	$(PY) -m pip install -q -e '.[torch,dev,service,onnx]'
+	$(PY) -m pip install -q -e '.[torch,dev,service,onnx,dask]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/onnx_parity.py
 	$(PY) benchmarks/feedback.py
 	$(PY) benchmarks/service.py --kill
+	$(PY) benchmarks/dask_scale.py --rows 10000000 --auto-rows 100000 --sample-rows 20000 --local-rows 50000 --series 100
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

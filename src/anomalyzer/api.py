@@ -53,6 +53,7 @@ def detect(
 ) -> SeriesResult: ...
 
 
+
 def detect(
     data: Any,
     detector: str | BaseDetector = DEFAULT_DETECTOR,

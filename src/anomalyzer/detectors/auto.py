@@ -14,11 +14,12 @@ their scores after putting each on a common, bounded scale learned at fit time:
 - a member whose training scores do not vary at all is degenerate: it gets
   no vote, and a member whose scores mostly tie (a spread of zero by the MAD)
   is scaled by a wider quantile range, never by a near-zero MAD;
-- each scaled score is clipped to ``[-5, 5]`` before averaging, so a member
+- each scaled score is clipped to ``[-8, 8]`` before averaging, so a member
   that puts a row 27,000 robust deviations out counts as much as one that puts
-  it 5 out: the top of the ranking is where members agree (bounded
+  it 8 out: the top of the ranking is where members agree (bounded
   combination, as in the outlier-ensemble studies of Aggarwal and Sathe, and
-  Zimek, Campello and Sander);
+  Zimek, Campello and Sander), while a row one view finds far out (a rare
+  category seen once) still ranks high;
 - members of one family share one vote (ECOD and HBOS are both per-feature
   tail scores: each weighs half), so the committee is not tilted towards the
   view it holds twice;
@@ -73,9 +74,11 @@ _KNN_PARAMS = {"n_neighbors": 10, "max_samples": 2000}
 _FAMILY = {"ecod": "tails", "copod": "tails", "hbos": "tails", "mad": "tails", "zscore": "tails"}
 # Members that measure distances and see the tail-compressed columns.
 _DISTANCE_MEMBERS = frozenset({"knn", "lof", "cblof", "dbscan", "pca", "ocsvm", "kde", "gmm"})
-# Bound of a member's scaled score: beyond 5 robust deviations a row is far
+# Bound of a member's scaled score: beyond 8 robust deviations a row is far
 # out for that member, and further out must not outvote the other members.
-_CLIP = 5.0
+# Chosen with the cross-half protocol among 5, 6, 8 and 10: equal mean ROC-AUC
+# on both halves (within 0.0003), the best mean AP on both with 8.
+_CLIP = 8.0
 # A column is compressed in its tail when its skewness exceeds this: an
 # exponential distribution has skewness 2, heavier right tails more.
 _TAIL_SKEWNESS = 2.0
@@ -164,7 +167,7 @@ class Auto(BaseDetector):
         Seed passed to every randomised member.
     combine:
         ``"clipped"`` (the default): each member's robust z score is clipped
-        to ``[-5, 5]`` before the weighted mean; ``"mean_z"``: the plain mean
+        to ``[-8, 8]`` before the weighted mean; ``"mean_z"``: the plain mean
         of unclipped robust z scores with one vote per member (the earlier
         rule, kept for comparison).
     """
@@ -223,11 +226,13 @@ class Auto(BaseDetector):
             self.scalers_.append(_fit_scaler(member.decision_scores_))
         self.weights_ = self._weights(names)
         self._training = self._combine(
-            np.array(
-                [
-                    _apply_scaler(s, m.decision_scores_)
-                    for s, (_, m) in zip(self.scalers_, self.members_, strict=True)
-                ]
+            self._bounded(
+                np.array(
+                    [
+                        _apply_scaler(s, m.decision_scores_)
+                        for s, (_, m) in zip(self.scalers_, self.members_, strict=True)
+                    ]
+                )
             )
         )
 
@@ -267,8 +272,13 @@ class Auto(BaseDetector):
                     compressed = self._compressed(X)
                 view = compressed
             rows.append(_apply_scaler(scaler, member.decision_function(view)))
-        scores = np.array(rows)
-        return scores if self.combine == "mean_z" else np.clip(scores, -_CLIP, _CLIP)
+        return self._bounded(np.array(rows))
+
+    def _bounded(self, member_scores: np.ndarray) -> np.ndarray:
+        """Scaled member scores clipped to ``[-8, 8]`` (unclipped for ``"mean_z"``)."""
+        if self.combine == "mean_z":
+            return member_scores
+        return np.clip(member_scores, -_CLIP, _CLIP)
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         return self._combine(self._member_scores(X))

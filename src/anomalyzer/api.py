@@ -53,7 +53,6 @@ def detect(
 ) -> SeriesResult: ...
 
 
-
 def detect(
     data: Any,
     detector: str | BaseDetector = DEFAULT_DETECTOR,
@@ -116,7 +115,6 @@ def detect(
     # Cells read as missing because they were not numbers are said, not hidden.
     frame.attrs["notes"] = read_notes(model.schema)
     return DetectionResult(frame=frame, model=model)
-
 
 def _detect_series(
     df: Any,

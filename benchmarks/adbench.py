@@ -253,9 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     names = {benchmarking.dataset_name(p) for p in datasets}
     for path in args.merge:
+        # Rows of this run come first, then each file's in order; a (data set,
+        # detector) pair already present is not added again.
         earlier = pd.read_csv(path)
         earlier = earlier[~earlier["detector"].isin(detectors) & earlier["dataset"].isin(names)]
         df = pd.concat([df, earlier[list(benchmarking.RESULT_COLUMNS)]], ignore_index=True)
+        df = df.drop_duplicates(["dataset", "detector"], keep="first", ignore_index=True)
     summary = benchmarking.summarise(df)
     print()
     print(benchmarking.render_text(df, summary))

@@ -82,7 +82,7 @@ def test_no_member_decides_the_top_alone():
     X = np.r_[np.repeat(rng.normal(size=(40, 3)), 40, axis=0), rng.normal(size=(400, 3))]
     det = Auto(members=["knn", "iforest", "ecod"], random_state=0).fit(X)
     members = det._member_scores(X)
-    assert np.abs(members).max() <= 8.0
+    assert np.abs(members).max() <= 10.0
     log, offset, *_ = det.scalers_[0]
     assert log and offset > 0  # zero distances do not switch the log off
     # The top row of the committee is high for more than one member.

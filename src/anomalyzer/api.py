@@ -116,6 +116,7 @@ def detect(
     frame.attrs["notes"] = read_notes(model.schema)
     return DetectionResult(frame=frame, model=model)
 
+
 def _detect_series(
     df: Any,
     detector: Any,

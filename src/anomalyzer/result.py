@@ -35,4 +35,3 @@ class DetectionResult(ScoredRows):
             f"DetectionResult({len(self.frame)} rows, {self.n_anomalies} anomalies, "
             f"detector={self.model.detector_name!r}, threshold={self.threshold:.4g})"
         )
-

@@ -34,32 +34,52 @@ def correlated(n: int, seed: int) -> np.ndarray:
 # -- ECOD and COPOD -----------------------------------------------------------
 
 
+def _pyod_data() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    # Rounded values: ties must be counted the way PyOD counts them. A row
+    # extreme on opposite sides of two features tells the per-feature maximum
+    # apart from the paper's maximum of sums.
+    X = np.round(np.c_[rng.normal(size=300), rng.lognormal(size=300), -rng.lognormal(size=300)], 1)
+    X[0] = [0.0, 0.1, -0.1]
+    return X
+
+
 def test_ecod_tails_and_score_match_pyod():
     pyod_ecod = pytest.importorskip("pyod.models.ecod")
-    rng = np.random.default_rng(0)
-    # Rounded values: ties must be counted the way PyOD counts them.
-    X = np.round(np.c_[rng.normal(size=300), rng.lognormal(size=300), -rng.lognormal(size=300)], 1)
+    X = _pyod_data()
     ours = ECOD().fit(X)
     ref = pyod_ecod.ECOD().fit(X)
     left, right = ours._tails(X, training=True)
     np.testing.assert_allclose(left, ref.U_l, atol=1e-12)
     np.testing.assert_allclose(right, ref.U_r, atol=1e-12)
-    # Algorithm 1 of the paper: the largest of the left, right and
-    # skewness-corrected sums (PyOD keeps the per-feature terms in U_*).
+    # Per feature the larger tail, summed over the features.
+    np.testing.assert_allclose(ours.decision_scores_, ref.decision_scores_, atol=1e-10)
     paper = np.maximum.reduce([ref.U_l.sum(1), ref.U_r.sum(1), ref.U_skew.sum(1)])
-    np.testing.assert_allclose(ours.decision_scores_, paper, atol=1e-10)
+    assert not np.allclose(ours.decision_scores_, paper)
 
 
-def test_copod_is_the_published_algorithm_shared_with_ecod():
-    X = correlated(300, 1)
-    np.testing.assert_allclose(COPOD().fit(X).decision_scores_, ECOD().fit(X).decision_scores_)
+def test_copod_matches_pyod():
+    pyod_copod = pytest.importorskip("pyod.models.copod")
+    X = _pyod_data()
+    ref = pyod_copod.COPOD().fit(X)
+    np.testing.assert_allclose(COPOD().fit(X).decision_scores_, ref.decision_scores_, atol=1e-10)
+
+
+def test_copod_halves_the_tail_against_the_skew():
+    X = np.random.default_rng(3).lognormal(size=(400, 1))  # right-skewed
+    low = np.array([[X.min() / 10]])
+    ecod, copod = ECOD().fit(X), COPOD().fit(X)
+    # Below the training range, on the left: ECOD counts the full left tail,
+    # COPOD the mean of both tails.
+    assert ecod.decision_function(low)[0] == pytest.approx(np.log(401))
+    assert copod.decision_function(low)[0] == pytest.approx(np.log(401) / 2)
 
 
 def test_ecod_new_rows_use_training_cdfs():
     X = np.arange(1.0, 101.0)[:, None]  # 1..100
     det = ECOD().fit(X)
     # 30 is >= 30 of the 100 training values: left tail (30 + 1) / 101; the
-    # feature's skewness is 0, so the right tail is the automatic side.
+    # term is the larger of the two tails.
     left = -np.log(31 / 101)
     right = -np.log(72 / 101)  # 71 training values are >= 30
     assert det.decision_function([[30.0]])[0] == pytest.approx(max(left, right))

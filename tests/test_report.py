@@ -142,4 +142,6 @@ def test_big_table_report_stays_small():
     big = DetectionResult(scored_frame(big_df, scores, flags, reasons), model)
     size = len(build_report(big).encode())
     assert size < 20e6
-    assert size - small < 2.5e6, (size, small)
+    # The automatic threshold flags about 2.3% of normal rows (2 robust
+    # deviations), and flagged rows are listed: hence 3 MB, not less.
+    assert size - small < 3e6, (size, small)

@@ -84,7 +84,7 @@ _SPECS: tuple[DetectorSpec, ...] = (
     DetectorSpec("ecod", "copula", "ECOD", "statistical",
                  "Empirical-CDF outlier detection: per-feature tail probabilities, no parameters."),
     DetectorSpec("copod", "copula", "COPOD", "statistical",
-                 "Copula-based outlier detection: empirical copula tail probabilities."),
+                 "Copula-based outlier detection: skewness-side or mean tail, per feature (as PyOD)."),
     DetectorSpec("iforest", "iforest", "IForest", "trees",
                  "Isolation forest: rows isolated by few random splits are anomalous."),
     DetectorSpec("lof", "neighbors", "LOF", "proximity",

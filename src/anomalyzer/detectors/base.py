@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from anomalyzer.thresholds import threshold_from_contamination
+from anomalyzer.thresholds import TAIL_Z, threshold_from_contamination
 from anomalyzer.validation import check_array, check_contamination
 
 # Values (rows x features x features) in one block of the model-agnostic
@@ -84,7 +84,9 @@ class BaseDetector(ScoringContract):
         self.feature_medians_ = np.median(X, axis=0)
         self._fit(X)
         self.decision_scores_ = np.asarray(self._training_scores(X), dtype=np.float64)
-        self.threshold_ = threshold_from_contamination(self.decision_scores_, self.contamination)
+        self.threshold_ = threshold_from_contamination(
+            self.decision_scores_, self.contamination, tail_z=TAIL_Z
+        )
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:

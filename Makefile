@@ -29,7 +29,8 @@ test: lint
 	$(PY) -m pytest -n 2
 
 bench: $(STAMP)
-	$(PY) benchmarks/adbench.py
+	$(PY) benchmarks/adbench.py --split --choose "auto,auto[combine=mean_z]" --choose "ecod,copod,pyod:ecod"
+	$(PY) benchmarks/thresholds.py
 	$(PY) benchmarks/iforest_speed.py
 	$(PY) benchmarks/labelled.py
 	$(PY) benchmarks/cli_scale.py

@@ -167,7 +167,7 @@ class ExploreReport:
 
     def to_html(self) -> str:
         """The self-contained HTML page: opens offline, loads nothing from the network."""
-        from anomalyzer import __version__
+        from anomalyzer.version import __version__
 
         sections = []
         views = [fig for fig in self.figures.get("columns", [])]

@@ -231,7 +231,7 @@ class ExploreReport:
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the HTML page to ``path`` (never over an input) and return the path."""
-        path = check_destination(path, "report")
+        path = check_destination(Path(path), "report")
         if self.source_path is not None and path.resolve() == self.source_path.resolve():
             raise AnomalyzerError(
                 f"Cannot write the report to '{path}': it is the data file explored; "

@@ -120,8 +120,9 @@ _SPECS: tuple[DetectorSpec, ...] = (
 
 _SERIES_SPECS: tuple[DetectorSpec, ...] = tuple(
     DetectorSpec(name, module, cls, "series", summary, kind="series",
-                 single_period=extra.get("single_period", False), distance=extra.get("distance", False),
-                 requires=extra.get("requires", ()))
+                 single_period=bool(extra.get("single_period", False)),
+                 distance=bool(extra.get("distance", False)),
+                 requires=("torch",) if extra.get("torch", False) else ())
     for name, module, cls, summary, extra in (
         ("auto", "auto", "SeriesAuto", "a committee chosen from the series' profile (default)", {}),
         ("rolling_z", "rolling", "RollingZ", "spikes and dips: rolling robust z", {}),
@@ -136,7 +137,7 @@ _SERIES_SPECS: tuple[DetectorSpec, ...] = tuple(
          {"distance": True}),
         ("neural", "neural", "NeuralForecast",
          "points off a learned forecast: a temporal convolution network (needs torch)",
-         {"requires": ("torch",)}),
+         {"torch": True}),
     )
 )  # fmt: skip
 _ALL: tuple[DetectorSpec, ...] = _SPECS + _SERIES_SPECS

@@ -49,6 +49,7 @@ from anomalyzer.errors import AnomalyzerError
 from anomalyzer.timeseries.base import SeriesDetector, SeriesParts, robust_scale
 from anomalyzer.validation import check_float, check_int
 
+torch: Any
 try:
     import torch
 except ImportError:
@@ -226,7 +227,7 @@ class NeuralForecast(SeriesDetector):
 
 def _network(d: int, hidden: int, levels: int) -> Any:
     """Dilated kernel-2 convolutions (no padding) with ReLUs, then a 1 × 1 convolution."""
-    nn = torch.nn
+    nn: Any = torch.nn
 
     class _TCN(nn.Module):
         def __init__(self) -> None:

@@ -57,6 +57,15 @@ def test_generated_references_cover_the_registries_and_the_commands(site):
     assert "NeuralForecast" in api and "ExploreReport" in api
 
 
+def test_doctest_examples_become_code_fences():
+    from doctest_fences import fence_doctests
+
+    text = "Intro [a].\n\n    >>> f([1])\n    ['x'][0]\n\nMore."
+    assert fence_doctests(text).splitlines() == [
+        "Intro [a].", "", "    ```pycon", "    >>> f([1])", "    ['x'][0]", "    ```", "", "More.",
+    ]  # fmt: skip
+
+
 def test_other_files_under_docs_are_not_pages(site, tmp_path):
     # docs/<feature>.md files hold README sections: only docs/site/ makes pages.
     assert not (site / "build.html").exists()

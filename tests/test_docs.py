@@ -57,6 +57,14 @@ def test_generated_references_cover_the_registries_and_the_commands(site):
     assert "NeuralForecast" in api and "ExploreReport" in api
 
 
+def test_a_failing_case_study_fails_the_build(tmp_path):
+    pytest.importorskip("jupytext", reason="the docs extra (jupytext) is missing")
+    script = tmp_path / "broken.py"
+    script.write_text("# %% [markdown]\n# # Broken\n\n# %%\nx = 1\n\n# %%\n1 / 0\n")
+    with pytest.raises(build.CaseStudyError, match=r"broken\.py, cell 3 raised ZeroDivisionError"):
+        build.run_case_study(script)
+
+
 def test_doctest_examples_become_code_fences():
     from doctest_fences import fence_doctests
 

@@ -199,20 +199,28 @@ def detectors_page() -> str:
         "`anomalyzer.detectors.make(name, **params)` or `anomalyzer.timeseries.make(...)`,",
         "or pick it by name in `az.detect(df, name)` and `anomalyzer detect --detector name`.",
         "",
+        "**Cost** is the median seconds to fit and score, as last measured by the",
+        "benchmarks (`benchmarks/results/adbench.csv`: the 29 ADBench tables;",
+        "`nab_offline.csv` and `nab_neural_offline.csv`: the 45 NAB series); blank where not measured.",
+        "",
         "## Table detectors",
         "",
-        "| name | family | what it finds | needs |",
-        "|---|---|---|---|",
+        "| name | family | what it finds | needs | cost (s) |",
+        "|---|---|---|---|---|",
     ]
+    table_cost = _median_seconds(RESULTS / "adbench.csv")
     table_names = detectors.available(labels=True)
     for name in table_names:
         s = detectors.spec(name)
         needs = ", ".join(s.requires) + (" labels" if s.labels else "")
-        lines.append(f"| [`{name}`](#{name}) | {s.family} | {s.summary} | {needs.strip()} |")
-    lines += ["", "## Series detectors", "", "| name | what it finds |", "|---|---|"]
+        lines.append(f"| [`{name}`](#{name}) | {s.family} | {s.summary} | {needs.strip()} | "
+                     f"{table_cost.get(name, '')} |")  # fmt: skip
+    series_cost = _median_seconds(RESULTS / "nab_offline.csv")
+    series_cost.update(_median_seconds(RESULTS / "nab_neural_offline.csv"))
+    lines += ["", "## Series detectors", "", "| name | what it finds | cost (s) |", "|---|---|---|"]
     series = timeseries.describe()
     for name, finds in series.items():
-        lines.append(f"| [`{name}`](#series-{name}) | {finds} |")
+        lines.append(f"| [`{name}`](#series-{name}) | {finds} | {series_cost.get(name, '')} |")
     lines += ["", "## Parameters", ""]
     for name in table_names:
         cls = detectors.detector_class(name)
@@ -222,6 +230,18 @@ def detectors_page() -> str:
         lines += [f"### series: {name} {{#series-{name}}}", "", _first_paragraph(cls), "",
                   _params(cls), ""]  # fmt: skip
     return "\n".join(lines)
+
+
+def _median_seconds(path: Path) -> dict[str, str]:
+    """Median ``seconds`` per ``detector`` of a benchmark table, as text; empty when missing."""
+    import pandas as pd
+
+    if not path.exists():
+        return {}
+    table = pd.read_csv(path)
+    if not {"detector", "seconds"} <= set(table.columns):
+        return {}
+    return {str(k): f"{v:.3g}" for k, v in table.groupby("detector")["seconds"].median().items()}
 
 
 def _first_paragraph(obj: Any) -> str:

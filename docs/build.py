@@ -58,6 +58,11 @@ STUDIES = {
     "ecg": True,
 }
 
+#: README sections of features (``docs/<name>.md``) shown as how-to pages, by file name:
+#: each starts with a ``## Title`` heading, which becomes the page's title. Add a
+#: feature's file here and to the How-tos of ``mkdocs.yml`` as ``howto/<name>.md``.
+FEATURE_PAGES = ("service", "feedback", "onnx", "safety")
+
 #: Benchmark tables shown on the benchmarks page, with what each measures.
 BENCHMARKS = {
     "adbench.md": "Tables: the 29 ADBench data sets (fit on all rows without labels, score them).",
@@ -304,6 +309,27 @@ def cli_page() -> str:
     return "\n".join(lines)
 
 
+def feature_page(text: str) -> str:
+    """A README section (``## Title`` and ``###`` parts) as a page: every heading one level up.
+
+    >>> print(feature_page("## Serve\\n\\n### Routes\\n```\\n## not a heading\\n```"), end="")
+    # Serve
+    <BLANKLINE>
+    ## Routes
+    ```
+    ## not a heading
+    ```
+    """
+    out, fenced = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("##"):
+            line = line[1:]
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def benchmarks_page() -> str:
     lines = [
         "# Benchmarks",
@@ -345,6 +371,14 @@ def stage(out: Path, *, quick: bool, studies: Sequence[str] | None = None) -> Pa
     (out / "detectors.md").write_text(detectors_page(), encoding="utf-8")
     (out / "cli.md").write_text(cli_page(), encoding="utf-8")
     (out / "benchmarks.md").write_text(benchmarks_page(), encoding="utf-8")
+    for name in FEATURE_PAGES:
+        source = DOCS / f"{name}.md"
+        text = (
+            feature_page(source.read_text(encoding="utf-8"))
+            if source.exists()
+            else f"# {name}\n\nNot part of this build (`docs/{name}.md` is missing).\n"
+        )
+        (out / "howto" / f"{name}.md").write_text(text, encoding="utf-8")
     pages = out / "case_studies"
     pages.mkdir(exist_ok=True)
     for name, needs_shared in STUDIES.items():

@@ -75,9 +75,19 @@ def test_doctest_examples_become_code_fences():
 
 
 def test_other_files_under_docs_are_not_pages(site, tmp_path):
-    # docs/<feature>.md files hold README sections: only docs/site/ makes pages.
-    assert not (site / "build.html").exists()
+    # docs/<feature>.md files hold README sections: only docs/site/ and the feature
+    # pages listed in build.FEATURE_PAGES (as how-tos) make pages.
+    assert not (site / "build.html").exists() and not (site / "docs.html").exists()
     assert not list(site.glob("*.py"))
+    for name in build.FEATURE_PAGES:
+        assert (site / "howto" / f"{name}.html").exists(), name
+
+
+def test_feature_sections_become_pages():
+    text = "## Serve\n\n### Routes\n```\n## not a heading\n```"
+    assert build.feature_page(text).splitlines() == [
+        "# Serve", "", "## Routes", "```", "## not a heading", "```",
+    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@
 from anomalyzer.api import detect, load, load_series, load_table
 from anomalyzer.data import read_table
 from anomalyzer.errors import AnomalyzerError
+from anomalyzer.explore import ExploreReport, explore
 from anomalyzer.model import Model
 from anomalyzer.result import DetectionResult
 from anomalyzer.timeseries.model import SeriesModel
@@ -19,11 +20,13 @@ from anomalyzer.version import __version__
 __all__ = [
     "AnomalyzerError",
     "DetectionResult",
+    "ExploreReport",
     "Model",
     "SeriesModel",
     "SeriesResult",
     "__version__",
     "detect",
+    "explore",
     "load",
     "load_series",
     "load_table",

@@ -12,6 +12,7 @@ from anomalyzer.cli import (  # noqa: F401  (importing a command module register
     detect,
     detectors,
     evaluate,
+    explore,
     export,
     feedback,
     keys,

@@ -120,7 +120,9 @@ _SPECS: tuple[DetectorSpec, ...] = (
 
 _SERIES_SPECS: tuple[DetectorSpec, ...] = tuple(
     DetectorSpec(name, module, cls, "series", summary, kind="series",
-                 single_period=extra.get("single_period", False), distance=extra.get("distance", False))
+                 single_period=bool(extra.get("single_period", False)),
+                 distance=bool(extra.get("distance", False)),
+                 requires=("torch",) if extra.get("torch", False) else ())
     for name, module, cls, summary, extra in (
         ("auto", "auto", "SeriesAuto", "a committee chosen from the series' profile (default)", {}),
         ("rolling_z", "rolling", "RollingZ", "spikes and dips: rolling robust z", {}),
@@ -133,6 +135,9 @@ _SERIES_SPECS: tuple[DetectorSpec, ...] = tuple(
          "odd shapes: matrix-profile discords", {"distance": True}),
         ("window", "windows", "WindowDetector", "any table detector over sliding windows",
          {"distance": True}),
+        ("neural", "neural", "NeuralForecast",
+         "points off a learned forecast: a temporal convolution network (needs torch)",
+         {"torch": True}),
     )
 )  # fmt: skip
 _ALL: tuple[DetectorSpec, ...] = _SPECS + _SERIES_SPECS

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean
+.PHONY: demo test bench lint format clean docs
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# The CPU build of torch first, so the [torch] extra does not pull CUDA wheels.
 	$(PY) -m pip install -q torch==2.13.0 || $(PY) -m pip install -q torch
-	$(PY) -m pip install -q -e '.[torch,dev,service,onnx,dask]'
+	$(PY) -m pip install -q -e '.[torch,dev,service,onnx,dask,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -38,11 +38,17 @@ bench: $(STAMP)
 	$(PY) benchmarks/nab.py --per-series
 	$(PY) benchmarks/ts_groups.py
 	$(PY) benchmarks/kernels.py
+	$(PY) benchmarks/ecg.py
 	$(PY) benchmarks/hostile.py
 	$(PY) benchmarks/onnx_parity.py
 	$(PY) benchmarks/feedback.py
 	$(PY) benchmarks/service.py --kill
 	$(PY) benchmarks/dask_scale.py --rows 10000000 --auto-rows 100000 --sample-rows 20000 --local-rows 50000 --series 100
+
+# The documentation site, built strictly (broken links and failing examples fail it),
+# into build/docs/site.
+docs: $(STAMP)
+	$(PY) docs/build.py --strict
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

@@ -16,7 +16,7 @@ function runs unchanged):
   scores (exact), and the spread of the normalised spacings is estimated on
   the sample (under the Rényi representation that spread does not depend on
   how many scores there are). A break below the top ``TAIL_ROWS`` rows is not
-  seen; the 3-robust-SD fallback then counts over all scores.
+  seen; the cut in robust deviations then counts over all scores.
 
 The sample's relative error on the scale is about ``1/sqrt(SCALE_SAMPLE)``
 (0.2%); on the planted tables of the tests and the benchmark the flags are
@@ -45,8 +45,13 @@ def threshold_at_scale(
     seed: int | None = 0,
     tail_rows: int = TAIL_ROWS,
     scale_sample: int = SCALE_SAMPLE,
+    tail_z: float | None = thresholds.TAIL_Z,
 ) -> float:
-    """The threshold ``contamination`` gives over all the scores held by ``order`` (a ``GlobalOrder``)."""
+    """The threshold ``contamination`` gives over all the scores held by ``order`` (a ``GlobalOrder``).
+
+    ``tail_z`` is the cut of :func:`anomalyzer.thresholds.auto_threshold`; table
+    detectors use :data:`anomalyzer.thresholds.TAIL_Z`, the default here.
+    """
     contamination = check_contamination(contamination)
     n = order.n_scored
     if n == 0:
@@ -54,11 +59,13 @@ def threshold_at_scale(
     if contamination != "auto":
         return order.quantile(1.0 - float(contamination))
     if n <= tail_rows:
-        return thresholds.auto_threshold(order.top(n))
-    return _auto(order, n, seed, tail_rows, scale_sample)
+        return thresholds.auto_threshold(order.top(n), tail_z)
+    return _auto(order, n, seed, tail_rows, scale_sample, tail_z)
 
 
-def _auto(order: Any, n: int, seed: int | None, tail_rows: int, scale_sample: int) -> float:
+def _auto(
+    order: Any, n: int, seed: int | None, tail_rows: int, scale_sample: int, tail_z: float | None
+) -> float:
     lowest = order.values_desc([n - 1])[0]
     q50, q90, q99 = (order.quantile(q) for q in (0.5, 0.9, 0.99))
     # The same test as thresholds._normalise, on exact quantiles.
@@ -82,9 +89,19 @@ def _auto(order: Any, n: int, seed: int | None, tail_rows: int, scale_sample: in
         return float(order.values_desc([0])[0])
     top = (t(order.top(tail_rows)) - med) / scale
     k = _break(top, (t(sample) - med) / scale, n)
-    if k is None:
-        cut = med + thresholds._FALLBACK_Z * scale
-        k = order.count_above(float(np.exp(cut)) if log else cut)
+
+    def beyond(z: float) -> int:
+        cut = med + z * scale
+        return int(order.count_above(float(np.exp(cut)) if log else cut))
+
+    # The rule of thresholds.auto_threshold: a break decides unless it lies
+    # inside the far tail; then, as without one, the cut at tail_z.
+    far = beyond(thresholds._FAR_Z)
+    if tail_z is None:
+        if k is None:
+            k = far
+    elif k is None or 2 * k < far:
+        k = beyond(tail_z)
     k = min(k, int(thresholds._MAX_SHARE * n))
     if k == 0:
         return float(order.values_desc([0])[0])

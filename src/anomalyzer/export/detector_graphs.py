@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from anomalyzer.detectors.auto import _CLIP as _AUTO_CLIP
+from anomalyzer.detectors.auto import _DISTANCE_MEMBERS as _AUTO_DISTANCE_MEMBERS
 from anomalyzer.detectors.auto import Auto
 from anomalyzer.detectors.clustering import CBLOF
 from anomalyzer.detectors.copula import COPOD, ECOD
@@ -40,7 +42,7 @@ from anomalyzer.detectors.ocsvm import OCSVM
 from anomalyzer.detectors.statistical import IQR, MAD, ZScore
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.export.graph import OPSET, GraphBuilder
-from anomalyzer.export.tree_graphs import ecod_graph, iforest_graph
+from anomalyzer.export.tree_graphs import copod_graph, ecod_graph, iforest_graph
 
 # Extra candidates taken by the fast squared-distance TopK of knn before the
 # exact distances pick the k nearest.
@@ -209,17 +211,45 @@ def cblof_graph(b: GraphBuilder, det: CBLOF, X: str) -> str:
 
 
 def auto_graph(b: GraphBuilder, det: Auto, X: str) -> str:
-    """Mean of the members' scores, each on the robust scale learned at fit time."""
+    """Weighted mean of the members' scores, each on the robust scale learned at fit, bounded.
+
+    Distance members see the tail-compressed columns, as in :class:`Auto`.
+    """
+    compressed = _tail_compressed(b, det, X)
     scaled = []
-    for (_, member), (log, centre, scale) in zip(det.members_, det.scalers_, strict=True):
-        score = detector_graph(b, member, X)
+    for (name, member), (log, offset, centre, scale, _) in zip(
+        det.members_, det.scalers_, strict=True
+    ):
+        view = compressed if name in _AUTO_DISTANCE_MEMBERS else X
+        score = detector_graph(b, member, view)
         if log:
             floor = b.const(np.array(np.finfo(np.float64).tiny))
-            score = b.op("Log", b.op("Max", score, floor))
+            shifted = b.op("Add", score, b.const(np.array(float(offset))))
+            score = b.op("Log", b.op("Max", shifted, floor))
         z = b.op("Div", b.op("Sub", score, b.const(np.array(centre))), b.const(np.array(scale)))
+        if det.combine != "mean_z":
+            z = b.op("Clip", z, b.const(np.array(-_AUTO_CLIP)), b.const(np.array(_AUTO_CLIP)))
         scaled.append(b.column(z))
     stacked = b.op("Concat", *scaled, axis=1) if len(scaled) > 1 else scaled[0]
-    return b.op("ReduceMean", stacked, _axis(b, 1), keepdims=0)
+    weights = b.const(np.asarray(det.weights_, dtype=np.float64))
+    return b.op("MatMul", stacked, weights)
+
+
+def _tail_compressed(b: GraphBuilder, det: Auto, X: str) -> str:
+    """``X`` with :func:`~anomalyzer.detectors.auto.compress_tails` applied to its columns."""
+    cols = np.asarray(det.tail_columns_, dtype=np.int64)
+    if cols.size == 0:
+        return X
+    d = int(det.n_features_in_)
+    mask, origin, scale = np.zeros(d), np.zeros(d), np.ones(d)
+    mask[cols], origin[cols], scale[cols] = 1.0, det.tail_origins_, det.tail_scales_
+    u = b.op("Sub", X, b.const(origin))
+    s = b.const(scale)
+    squeezed = b.op("Log", b.op("Add", b.const(np.array(1.0)), b.op("Div", b.op("Abs", u), s)))
+    c = b.op("Mul", b.op("Mul", b.op("Sign", u), s), squeezed)
+    # Untouched columns pass through exactly: 0 * c + 1 * X.
+    kept = b.op("Mul", X, b.const(1.0 - mask))
+    return b.op("Add", b.op("Mul", c, b.const(mask)), kept)
 
 
 # Exact classes only: a subclass may score differently (COPOD scores as ECOD does).
@@ -229,7 +259,7 @@ _CONVERTERS: dict[type, Converter] = {
     IQR: iqr_graph,
     HBOS: hbos_graph,
     ECOD: ecod_graph,
-    COPOD: ecod_graph,
+    COPOD: copod_graph,
     IForest: iforest_graph,
     KNN: knn_graph,
     OCSVM: ocsvm_graph,

@@ -154,8 +154,8 @@ def _interval_tree(
     forest.roots.append(root)
 
 
-def ecod_graph(b: GraphBuilder, det: Any, X: str) -> str:
-    """The largest of the left-tail, right-tail and skewness-chosen sums of ``-log`` tails."""
+def _tail_terms(b: GraphBuilder, det: Any, X: str) -> tuple[str, str]:
+    """Per-feature ``-log`` left and right tail probabilities of new rows, each (N, d)."""
     n = det.n_train_
     d = len(det.values_)
     forest = _Forest()
@@ -175,7 +175,22 @@ def ecod_graph(b: GraphBuilder, det: Any, X: str) -> str:
     right = b.op(
         "Slice", terms, b.const(np.array([d])), b.const(np.array([2 * d])), b.const(np.array([1]))
     )
-    auto_index = np.where(det.skewness_ < 0, np.arange(d), d + np.arange(d))
-    auto = b.op("Gather", terms, b.const(auto_index), axis=1)
-    sums = [b.column(b.row_sum(part)) for part in (left, right, auto)]
-    return b.op("ReduceMax", b.op("Concat", *sums, axis=1), b.const(np.array([1])), keepdims=0)
+    return left, right
+
+
+def ecod_graph(b: GraphBuilder, det: Any, X: str) -> str:
+    """ECOD: per feature the larger of the two tails, summed over the features."""
+    left, right = _tail_terms(b, det, X)
+    return b.row_sum(b.op("Max", left, right))
+
+
+def copod_graph(b: GraphBuilder, det: Any, X: str) -> str:
+    """COPOD: per feature the larger of the skewness-side tail and the mean of both, summed."""
+    left, right = _tail_terms(b, det, X)
+    sign = np.sign(det.skewness_)
+    # The skewness side: left for sign < 0, right for sign > 0, both for 0 (exact 0/1 weights).
+    on_left = b.op("Mul", left, b.const((sign <= 0).astype(np.float64)))
+    on_right = b.op("Mul", right, b.const((sign >= 0).astype(np.float64)))
+    skew_side = b.op("Add", on_left, on_right)
+    mean = b.op("Div", b.op("Add", left, right), b.const(np.array(2.0)))
+    return b.row_sum(b.op("Max", skew_side, mean))

@@ -78,7 +78,7 @@ def threshold_from_contamination(
     contamination = check_contamination(contamination)
     if contamination == "auto":
         return auto_threshold(scores, tail_z)
-    return float(np.quantile(scores, 1.0 - contamination))
+    return float(np.quantile(scores, 1.0 - float(contamination)))
 
 
 def auto_threshold(scores: np.ndarray, tail_z: float | None = None) -> float:

@@ -408,7 +408,7 @@ def _sniff(text: str, kind: str) -> tuple[str, bool]:
             d: c[0] for d, c in counts.items() if c and c[0] > 0 and len(set(c)) == 1
         } or {d: c[0] for d, c in counts.items() if c and c[0] > 0}
         default = "\t" if kind == ".tsv" else ","
-        delimiter = max(consistent, key=consistent.get) if consistent else default
+        delimiter = max(consistent, key=lambda d: consistent[d]) if consistent else default
         skip = False
     return delimiter, skip
 

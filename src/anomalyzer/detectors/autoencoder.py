@@ -29,7 +29,7 @@ import itertools
 import math
 import numbers
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -45,7 +45,7 @@ from anomalyzer.validation import check_float, check_int
 try:
     import torch
 except ImportError:
-    torch = None
+    torch = None  # type: ignore[assignment]
 
 # Rows per mini-batch are capped so that an epoch makes at least this many
 # updates: on a few hundred rows a single batch per epoch would barely train.
@@ -419,7 +419,8 @@ def _build_network(
 
         def forward(self, x: Any) -> Any:
             last = len(self.linears) - 1
-            x = torch.minimum(torch.maximum(x, self.low), self.high)
+            low, high = cast(torch.Tensor, self.low), cast(torch.Tensor, self.high)
+            x = torch.minimum(torch.maximum(x, low), high)
             for j, layer in enumerate(self.linears):
                 x = layer(x)
                 # The bottleneck and the output stay linear: a ReLU on a code of

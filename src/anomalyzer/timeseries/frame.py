@@ -288,8 +288,8 @@ def prepare_series(
             raise AnomalyzerError(
                 f"Column {name!r} given in exclude= is not in the table; use one of: {names}."
             )
-    exclude = {str(exclude)} if isinstance(exclude, str) else {str(e) for e in exclude}
-    channels, notes = _value_columns(data, lookup, time, group, value, exclude)
+    excluded = {str(exclude)} if isinstance(exclude, str) else {str(e) for e in exclude}
+    channels, notes = _value_columns(data, lookup, time, group, value, excluded)
 
     stamps = parse_timestamps(time_col, time, notes)
     tz = stamps.tz

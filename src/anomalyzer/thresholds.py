@@ -118,8 +118,10 @@ def auto_threshold(scores: np.ndarray, tail_z: float | None = None) -> float:
     if k == 0:
         return float(np.max(scores))
     order = np.sort(scores)[::-1]
-    # The largest score not flagged: rows strictly above it are the k flagged.
-    return float(order[k])
+    # Midway between the lowest flagged score and the highest one not flagged:
+    # the same k rows are flagged, and a row scored again (alone, in another
+    # batch, in another runtime) does not flip on rounding at the boundary.
+    return float((order[k] + order[k - 1]) / 2.0)
 
 
 def robust_z(scores: np.ndarray) -> np.ndarray | None:

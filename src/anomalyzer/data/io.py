@@ -678,10 +678,30 @@ def _read_old_excel(path: Path, shown: str, sheet: str | int | None) -> pd.DataF
 # -- databases -------------------------------------------------------------------------
 
 
+def _open_engine(url: str, parsed: Any, database: str, shown: str) -> Any:
+    """A read-only engine for the database, or one sentence on why it cannot be opened."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        return _read_only_engine(parsed, database)
+    except NoSuchModuleError:
+        raise AnomalyzerError(
+            f"{url!r} is not a database URL SQLAlchemy can open (no dialect "
+            f"{parsed.drivername!r}); pass a file path, or a URL such as 'sqlite:///data.db'."
+        ) from None
+    except ImportError as exc:
+        raise AnomalyzerError(
+            f"{shown} needs the database driver {exc.name or _reason(exc)!r}, which is not "
+            "installed; install it with pip."
+        ) from None
+    except ArgumentError as exc:
+        raise AnomalyzerError(f"{shown} cannot be opened: {_reason(exc)}.") from None
+
+
 def _read_sql(url: str, *, table: str | None, query: str | None) -> pd.DataFrame:
     from sqlalchemy import inspect, text
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     try:
         parsed = make_url(url)
@@ -708,20 +728,7 @@ def _read_sql(url: str, *, table: str | None, query: str | None) -> pd.DataFrame
         raise AnomalyzerError(f"{shown} was not found: no file at {database!r}; check the path.")
     if query is not None:
         _check_query(query, shown)
-    try:
-        engine = _read_only_engine(parsed, database)
-    except NoSuchModuleError:
-        raise AnomalyzerError(
-            f"{url!r} is not a database URL SQLAlchemy can open (no dialect "
-            f"{parsed.drivername!r}); pass a file path, or a URL such as 'sqlite:///data.db'."
-        ) from None
-    except ImportError as exc:
-        raise AnomalyzerError(
-            f"{shown} needs the database driver {exc.name or _reason(exc)!r}, which is not "
-            "installed; install it with pip."
-        ) from None
-    except ArgumentError as exc:
-        raise AnomalyzerError(f"{shown} cannot be opened: {_reason(exc)}.") from None
+    engine = _open_engine(url, parsed, database, shown)
     try:
         with engine.connect() as conn:
             if parsed.get_backend_name() != "sqlite":

@@ -161,6 +161,77 @@ def _batch_loss(
 
 
 @jit(nogil=True)
+def _hinges(
+    label: int,
+    s: float,
+    q: float,
+    tau_score: float,
+    ca: float,
+    cn: float,
+    cx: float,
+    n_a: int,
+    n_n: int,
+) -> tuple[float, float]:  # pragma: no cover - compiled
+    """d loss / d z(x) of one row and d loss / d z(x_tau), from its active hinges."""
+    own, at_tau = 0.0, 0.0
+    if label == 1:
+        if s < q:
+            own -= ca / n_a
+        if s < tau_score:
+            own -= cx / n_a
+            at_tau += cx / n_a
+    else:
+        if s >= q:
+            own += cn / n_n
+        if s >= tau_score:
+            own += cx / n_n
+            at_tau -= cx / n_n
+    return own, at_tau
+
+
+@jit(nogil=True)
+def _batch_gradient(
+    g: np.ndarray,
+    w: np.ndarray,
+    prior: np.ndarray,
+    value: np.ndarray,
+    leaves: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    tau_leaves: np.ndarray,
+    q: float,
+    ca: float,
+    cn: float,
+    cx: float,
+    inv_sigma2: float,
+) -> None:  # pragma: no cover - compiled
+    """The gradient of the AAD loss over the labelled ``rows`` of one batch, into ``g``."""
+    n_trees = leaves.shape[1]
+    for j in range(w.shape[0]):
+        g[j] = inv_sigma2 * (w[j] - prior[j])
+    tau_score = 0.0
+    for t in range(n_trees):
+        tau_score += w[tau_leaves[t]] * value[tau_leaves[t]]
+    n_a = 0
+    for i in rows:
+        n_a += y[i] == 1
+    n_n = rows.shape[0] - n_a
+    for i in rows:
+        s = 0.0
+        for t in range(n_trees):
+            s += w[leaves[i, t]] * value[leaves[i, t]]
+        own, at_tau = _hinges(y[i], s, q, tau_score, ca, cn, cx, n_a, n_n)
+        if own != 0.0:
+            for t in range(n_trees):
+                leaf = leaves[i, t]
+                g[leaf] += own * value[leaf]
+        if at_tau != 0.0:
+            for t in range(n_trees):
+                leaf = tau_leaves[t]
+                g[leaf] += at_tau * value[leaf]
+
+
+@jit(nogil=True)
 def _fit_weights(
     w0: np.ndarray,
     prior: np.ndarray,
@@ -181,7 +252,6 @@ def _fit_weights(
 ) -> tuple[np.ndarray, int]:  # pragma: no cover - compiled
     """RMSProp on the AAD loss from ``w0``; the weights of the epoch with the lowest loss."""
     m = w0.shape[0]
-    n_trees = leaves.shape[1]
     w = w0.copy()
     best = w0.copy()
     r = np.zeros(m)
@@ -197,41 +267,9 @@ def _fit_weights(
         total = 0.0
         for b in range(n_batches):
             rows = order[b * batch_size : min(k, (b + 1) * batch_size)]
-            for j in range(m):
-                g[j] = inv_sigma2 * (w[j] - prior[j])
-            tau_score = 0.0
-            for t in range(n_trees):
-                tau_score += w[tau_leaves[t]] * value[tau_leaves[t]]
-            n_a = 0
-            for i in rows:
-                n_a += y[i] == 1
-            n_n = rows.shape[0] - n_a
-            for i in rows:
-                s = 0.0
-                for t in range(n_trees):
-                    s += w[leaves[i, t]] * value[leaves[i, t]]
-                # d loss / d z(x_i) and d loss / d z(x_tau) for this row's active hinges
-                own, at_tau = 0.0, 0.0
-                if y[i] == 1:
-                    if s < q:
-                        own -= ca / n_a
-                    if s < tau_score:
-                        own -= cx / n_a
-                        at_tau += cx / n_a
-                else:
-                    if s >= q:
-                        own += cn / n_n
-                    if s >= tau_score:
-                        own += cx / n_n
-                        at_tau -= cx / n_n
-                if own != 0.0:
-                    for t in range(n_trees):
-                        leaf = leaves[i, t]
-                        g[leaf] += own * value[leaf]
-                if at_tau != 0.0:
-                    for t in range(n_trees):
-                        leaf = tau_leaves[t]
-                        g[leaf] += at_tau * value[leaf]
+            _batch_gradient(
+                g, w, prior, value, leaves, y, rows, tau_leaves, q, ca, cn, cx, inv_sigma2
+            )
             for j in range(m):
                 r[j] = _RHO * r[j] + (1.0 - _RHO) * g[j] * g[j]
                 w[j] -= learning_rate * g[j] / np.sqrt(_DELTA + r[j])

@@ -265,30 +265,9 @@ def prepare_series(
     step = _parse_freq(freq)
 
     time = str(time)
-    if time in lookup:
-        time_col = data[lookup[time]]
-    elif data.index.name is not None and str(data.index.name) == time:
-        time_col = pd.Series(data.index, name=time)
-    else:
-        raise AnomalyzerError(
-            f"Column {time!r} given as time= is not in the table; use one of: {names}."
-        )
-    if group is not None:
-        group = str(group)
-        if group not in lookup:
-            raise AnomalyzerError(
-                f"Column {group!r} given as group= is not in the table; use one of: {names}."
-            )
-        if group == time:
-            raise AnomalyzerError(
-                f"Column {time!r} is both time= and group=; group by another column."
-            )
-    for name in [exclude] if isinstance(exclude, str) else exclude:
-        if str(name) not in lookup:
-            raise AnomalyzerError(
-                f"Column {name!r} given in exclude= is not in the table; use one of: {names}."
-            )
-    excluded = {str(exclude)} if isinstance(exclude, str) else {str(e) for e in exclude}
+    time_col = _time_column(data, lookup, time, names)
+    group = _check_group(group, lookup, time, names)
+    excluded = _check_exclude(exclude, lookup, names)
     channels, notes = _value_columns(data, lookup, time, group, value, excluded)
 
     stamps = parse_timestamps(time_col, time, notes)
@@ -315,17 +294,7 @@ def prepare_series(
     for j, name in enumerate(channels):
         values[:, j] = numeric_values(data[lookup[name]])
 
-    if group is None:
-        codes = np.zeros(n_rows, dtype=np.int64)
-        keys: list[Any] = [None]
-    else:
-        codes, uniques = pd.factorize(data[lookup[group]], use_na_sentinel=True)
-        codes = np.asarray(codes, dtype=np.int64)
-        keys = list(uniques.tolist())
-        missing_group = (codes < 0) & valid
-        if missing_group.any():
-            k = int(missing_group.sum())
-            notes.append(f"{_count(k, 'row')} with no value in {group!r} left out; {_no_score(k)}")
+    codes, keys = _group_codes(data, lookup, group, valid, notes)
     keep = np.flatnonzero(valid & (codes >= 0))
     # The rows of each group together, in table order, by one stable sort on the group
     # code (a linear-time radix sort for small integer codes); each group is then
@@ -359,6 +328,61 @@ def prepare_series(
     return PreparedSeries(
         frames, notes=notes, unscored=np.sort(np.concatenate(unscored)), group=group
     )
+
+
+def _time_column(data: pd.DataFrame, lookup: dict[str, Any], time: str, names: str) -> pd.Series:
+    """The time column (or the index of that name), or one sentence naming the columns."""
+    if time in lookup:
+        return data[lookup[time]]
+    if data.index.name is not None and str(data.index.name) == time:
+        return pd.Series(data.index, name=time)
+    raise AnomalyzerError(
+        f"Column {time!r} given as time= is not in the table; use one of: {names}."
+    )
+
+
+def _check_group(group: str | None, lookup: dict[str, Any], time: str, names: str) -> str | None:
+    """The group column's name, checked against the table and the time column."""
+    if group is None:
+        return None
+    group = str(group)
+    if group not in lookup:
+        raise AnomalyzerError(
+            f"Column {group!r} given as group= is not in the table; use one of: {names}."
+        )
+    if group == time:
+        raise AnomalyzerError(f"Column {time!r} is both time= and group=; group by another column.")
+    return group
+
+
+def _check_exclude(exclude: str | Sequence[str], lookup: dict[str, Any], names: str) -> set[str]:
+    """The names in ``exclude``, each checked against the table."""
+    excluded = {str(exclude)} if isinstance(exclude, str) else {str(e) for e in exclude}
+    for name in sorted(excluded):
+        if name not in lookup:
+            raise AnomalyzerError(
+                f"Column {name!r} given in exclude= is not in the table; use one of: {names}."
+            )
+    return excluded
+
+
+def _group_codes(
+    data: pd.DataFrame,
+    lookup: dict[str, Any],
+    group: str | None,
+    valid: np.ndarray,
+    notes: list[str],
+) -> tuple[np.ndarray, list[Any]]:
+    """Each row's group code (-1 for no group value) and the group keys, in order of appearance."""
+    if group is None:
+        return np.zeros(len(data), dtype=np.int64), [None]
+    codes, uniques = pd.factorize(data[lookup[group]], use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    missing_group = (codes < 0) & valid
+    if missing_group.any():
+        k = int(missing_group.sum())
+        notes.append(f"{_count(k, 'row')} with no value in {group!r} left out; {_no_score(k)}")
+    return codes, list(uniques.tolist())
 
 
 # -- timestamps -------------------------------------------------------------------------
@@ -791,10 +815,7 @@ def _prepare_one(
     has_row = np.zeros(n_points, dtype=bool)
     has_row[pos[starts]] = True
 
-    keep = [j for j in range(len(channels)) if counts[:, j].any()]
-    for j in range(len(channels)):
-        if j not in keep:
-            notes.append(f"{channels[j]!r} has no value in this series; left out of it")
+    keep = _channels_with_values(counts, channels, notes)
     if not keep:
         return f"none of {', '.join(map(repr, channels))} has a value"
     names = [channels[j] for j in keep]
@@ -803,13 +824,7 @@ def _prepare_one(
     if with_value < MIN_POINTS:
         return f"only {_count(with_value, 'point')} with a value (at least {MIN_POINTS} are needed)"
 
-    if tz is None:
-        index = pd.date_range(
-            pd.Timestamp(origin, unit="ns"), periods=n_points, freq=pd.Timedelta(step)
-        )
-    else:
-        start = pd.Timestamp(origin, unit="ns", tz="UTC").tz_convert(tz)
-        index = pd.date_range(start, periods=n_points, freq=pd.Timedelta(step))
+    index = _grid_index(origin, n_points, step, tz)
     filled, observed, fill_notes, gaps = _fill(grid_values, has_row, names, index, step, fill)
     notes += fill_notes
 
@@ -828,6 +843,25 @@ def _prepare_one(
         notes=notes,
         gaps=gaps,
     )
+
+
+def _grid_index(origin: int, n_points: int, step: int, tz: Any) -> pd.DatetimeIndex:
+    """The grid's times: ``n_points`` steps from ``origin`` (ns, UTC), in the zone ``tz``."""
+    if tz is None:
+        return pd.date_range(
+            pd.Timestamp(origin, unit="ns"), periods=n_points, freq=pd.Timedelta(step)
+        )
+    start = pd.Timestamp(origin, unit="ns", tz="UTC").tz_convert(tz)
+    return pd.date_range(start, periods=n_points, freq=pd.Timedelta(step))
+
+
+def _channels_with_values(counts: np.ndarray, channels: list[str], notes: list[str]) -> list[int]:
+    """Positions of the channels with at least one value; a note for each left out."""
+    keep = [j for j in range(len(channels)) if counts[:, j].any()]
+    for j in range(len(channels)):
+        if j not in keep:
+            notes.append(f"{channels[j]!r} has no value in this series; left out of it")
+    return keep
 
 
 def _utc_offset(ns: int, tz: Any) -> int:
@@ -903,16 +937,7 @@ def _fill(
                     periods = detect_periods(
                         y, freq=pd.Timedelta(step), candidates=naturals or None
                     )
-                for p in periods:
-                    if _seasonal_fill(y, a, b, p):
-                        before = a - p >= 0
-                        method = (
-                            f"filled with the value one season {'earlier' if before else 'later'}"
-                            f" ({_step_text(p * step)})"
-                        )
-                        break
-                else:
-                    method = "interpolated linearly"
+                method = _fill_long_gap(y, a, b, periods, step)
             if b - a > _SHORT_GAP:
                 long_runs.setdefault((a, b, method), []).append(name)
             else:
@@ -938,6 +963,18 @@ def _fill(
     starts, ends = _runs(~observed)
     gaps = [(index[a], index[b - 1]) for a, b in zip(starts, ends, strict=True) if b - a > 1]
     return out, observed, notes, gaps
+
+
+def _fill_long_gap(y: np.ndarray, a: int, b: int, periods: list[int], step: int) -> str:
+    """Fill ``y[a:b]`` from one season away when a period allows; say how it was filled."""
+    for p in periods:
+        if _seasonal_fill(y, a, b, p):
+            before = a - p >= 0
+            return (
+                f"filled with the value one season {'earlier' if before else 'later'}"
+                f" ({_step_text(p * step)})"
+            )
+    return "interpolated linearly"
 
 
 def _seasonal_fill(y: np.ndarray, a: int, b: int, p: int) -> bool:

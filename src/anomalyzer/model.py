@@ -17,6 +17,7 @@ import pandas as pd
 
 from anomalyzer import detectors
 from anomalyzer.data import Preprocessor, Schema, read_table
+from anomalyzer.data.sketches import training_sketch
 from anomalyzer.detectors.base import BaseDetector
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.labels import to_binary
@@ -100,6 +101,10 @@ class Model:
         self.threshold_ = float(self.detector_.threshold_)
         self.training_scores_ = self.detector_.decision_scores_
         self.n_rows_ = len(df)
+        # What drift monitoring compares new data with (see Model.monitor).
+        self.sketch_ = training_sketch(
+            df, self.preprocessor_.schema_, X, self.training_scores_, self.threshold_
+        )
         return self
 
     # -- using a fitted model -------------------------------------------------
@@ -233,6 +238,15 @@ class Model:
         from anomalyzer.feedback.store import record_feedback
 
         return record_feedback(self, rows_or_ids, labels, who=who, when=when)
+
+    def monitor(self, data: Any, **options: Any) -> Any:
+        """Compare ``data`` with what the model saw at fit: a drift report.
+
+        See :func:`anomalyzer.monitor.monitor` for the checks and ``options``.
+        """
+        from anomalyzer.monitor import monitor
+
+        return monitor(self, data, **options)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted model to a file that :func:`anomalyzer.load` reads back.

@@ -281,6 +281,8 @@ def _manifest(model: Model, name: str, class_path: str, payload: bytes) -> dict[
         },
         "schema": model.schema.to_dict(),
         "preprocessor": model.preprocessor_.get_state(),
+        # Column sketches, score sketch and encoded sample rows (plain JSON): drift monitoring.
+        "sketch": getattr(model, "sketch_", None),
         "payload": {
             "name": PAYLOAD,
             "size": len(payload),
@@ -479,6 +481,8 @@ def _rebuild(manifest: Mapping[str, Any], detector: Any) -> Model:
     model.training_scores_ = detector.decision_scores_
     model.n_rows_ = int(manifest["training"]["n_rows"])
     model.feedback_ = [dict(record) for record in manifest.get("feedback", [])]
+    if manifest.get("sketch") is not None:  # files written before sketches have none
+        model.sketch_ = dict(manifest["sketch"])
     return model
 
 

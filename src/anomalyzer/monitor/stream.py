@@ -102,8 +102,11 @@ class StreamDrift:
         drift = _river_drift()
         self.reference = dict(reference) if reference is not None else None
         self.warmup = warmup
+        # alpha=1: the classic, unfaded test. river's default fading (0.9999) pulls the
+        # cumulative sum back by delta per point once it has sunk, which cancels delta
+        # and leaves a random walk that crosses any threshold given time.
         self.page_hinkley = drift.PageHinkley(
-            min_instances=30, delta=ph_delta, threshold=ph_threshold, mode="both"
+            min_instances=30, delta=ph_delta, threshold=ph_threshold, alpha=1.0, mode="both"
         )
         self.adwin_scores = drift.ADWIN(delta=adwin_delta)
         self.adwin_flags = drift.ADWIN(delta=adwin_delta)

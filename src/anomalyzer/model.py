@@ -10,7 +10,7 @@ import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,9 @@ from anomalyzer.persist import model_kind, save_model
 from anomalyzer.reasons import reason_for
 from anomalyzer.scored import rows_to_explain, scored_frame
 from anomalyzer.validation import check_contamination
+
+if TYPE_CHECKING:
+    from anomalyzer.monitor import DriftReport
 
 DEFAULT_DETECTOR = "auto"
 # Rows scored per detector call: bounds the memory of one call on big tables
@@ -239,7 +242,7 @@ class Model:
 
         return record_feedback(self, rows_or_ids, labels, who=who, when=when)
 
-    def monitor(self, data: Any, **options: Any) -> Any:
+    def monitor(self, data: Any, **options: Any) -> DriftReport:
         """Compare ``data`` with what the model saw at fit: a drift report.
 
         See :func:`anomalyzer.monitor.monitor` for the checks and ``options``.

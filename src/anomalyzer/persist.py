@@ -7,8 +7,9 @@ A model file is a zip archive with two entries:
   (detector name and parameters, contamination, excluded columns, roles), the
   input schema, the preprocessor's whole state (plain JSON, see
   :meth:`~anomalyzer.data.Preprocessor.get_state`), the threshold, statistics
-  of the training scores, analysts' labels (``feedback``, when there are any)
-  and SHA-256 digests;
+  of the training scores, analysts' labels (``feedback``, when there are any),
+  the training sketches drift monitoring compares new data with
+  (:mod:`anomalyzer.data.sketches`), and SHA-256 digests;
 - ``detector.skops``: the fitted detector written with :mod:`skops.io`.
 
 Why skops and not plain arrays: every detector is an sklearn estimator whose

@@ -67,6 +67,7 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     "anomalyzer.export only when called.",
     ("model", "engines.dask"): "Model.score_dask hands the model to the Dask engine; it imports "
     "anomalyzer.engines.dask only when called.",
+    ("model", "monitor.batch"): "Model.monitor(new_df) delegates to anomalyzer.monitor when called",
 }
 
 

@@ -247,7 +247,7 @@ class Model:
 
         See :func:`anomalyzer.monitor.monitor` for the checks and ``options``.
         """
-        from anomalyzer.monitor import monitor
+        from anomalyzer.monitor.batch import monitor
 
         return monitor(self, data, **options)
 

@@ -2,13 +2,26 @@
 
 - :func:`monitor` (also ``Model.monitor``): one batch of new rows against what
   the model saw at fit, with a verdict in words (:mod:`~anomalyzer.monitor.batch`);
-- :class:`StreamDrift`: ADWIN and Page-Hinkley on a stream of scores and flags
+- :class:`StreamDrift`: Page-Hinkley and ADWIN on a stream of scores and flags
   (:mod:`~anomalyzer.monitor.stream`);
 - :func:`retrain`: a challenger fitted on recent data, compared with the
   champion, and the promotion rule (:mod:`~anomalyzer.monitor.retrain`);
-- :func:`write_drift_report`: the HTML page (:mod:`~anomalyzer.monitor.report`).
+- ``write_drift_report``: the HTML page (:mod:`~anomalyzer.monitor.report`).
 """
 
-from anomalyzer.monitor.batch import Check, DriftReport, DriftRules, monitor
+from anomalyzer.monitor.batch import DriftReport, DriftRules, monitor
+from anomalyzer.monitor.checks import Check
+from anomalyzer.monitor.retrain import PromotionRule, RetrainResult, retrain
+from anomalyzer.monitor.stream import DriftEvent, StreamDrift
 
-__all__ = ["Check", "DriftReport", "DriftRules", "monitor"]
+__all__ = [
+    "Check",
+    "DriftEvent",
+    "DriftReport",
+    "DriftRules",
+    "PromotionRule",
+    "RetrainResult",
+    "StreamDrift",
+    "monitor",
+    "retrain",
+]

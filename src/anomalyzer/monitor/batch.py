@@ -42,7 +42,7 @@ False
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,15 +52,13 @@ from anomalyzer.data import read_table
 from anomalyzer.data.roles import as_text, column_lookup
 from anomalyzer.data.sketches import numeric_sketch, numeric_values_of, rounded, table_sketch
 from anomalyzer.errors import AnomalyzerError
+from anomalyzer.monitor.checks import ALL_COLUMNS, FLAG_RATE, SCORES, Check
 from anomalyzer.monitor.domain import domain_test
 from anomalyzer.monitor.univariate import holm, level_test, numeric_test, proportion_test
+from anomalyzer.monitor.verdict import verdict
 
 if TYPE_CHECKING:
     from anomalyzer.model import Model
-
-SCORES = "anomaly score"
-FLAG_RATE = "flag rate"
-ALL_COLUMNS = "all columns"
 
 
 @dataclass(frozen=True)
@@ -81,28 +79,6 @@ class DriftRules:
             raise AnomalyzerError(f"alpha must be between 0 and 1, not {self.alpha!r}.")
         if self.min_rows < 1:
             raise AnomalyzerError(f"min_rows must be at least 1, not {self.min_rows!r}.")
-
-
-@dataclass
-class Check:
-    """One test: what it compares, its statistic and p-value, its effect size and the verdict."""
-
-    subject: str  # a column name, SCORES, FLAG_RATE or ALL_COLUMNS
-    aspect: str  # "distribution", "missing share", "rate" or "rows"
-    test: str
-    statistic: float
-    p_value: float
-    effect_name: str
-    effect: float
-    floor: float
-    details: dict[str, Any] = field(default_factory=dict)
-    p_adjusted: float = 1.0
-    drifted: bool = False
-
-    @property
-    def severity(self) -> float:
-        """The effect as a multiple of its floor: how drifted columns are ranked."""
-        return self.effect / self.floor if self.floor > 0 else 0.0
 
 
 @dataclass
@@ -141,8 +117,6 @@ class DriftReport:
     @property
     def verdict(self) -> str:
         """The outcome in words, most important first."""
-        from anomalyzer.monitor.verdict import verdict
-
         return verdict(self)
 
     @property

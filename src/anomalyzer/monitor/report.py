@@ -34,7 +34,8 @@ from markupsafe import Markup
 from anomalyzer.data.sketches import cdf, quantile
 from anomalyzer.destinations import check_destination
 from anomalyzer.errors import AnomalyzerError
-from anomalyzer.monitor.batch import ALL_COLUMNS, FLAG_RATE, SCORES, Check, DriftReport
+from anomalyzer.monitor.batch import DriftReport
+from anomalyzer.monitor.checks import ALL_COLUMNS, FLAG_RATE, SCORES, Check
 from anomalyzer.monitor.verdict import number, percent, verdict_lines
 from anomalyzer.report.render import _plotly_js, figure_html
 from anomalyzer.report.template import _PAGE_END, _PAGE_TOP, SORTER, STYLE
@@ -93,7 +94,7 @@ ul.verdict li:first-child { font-weight: 600; }
 
 def build_drift_report(report: DriftReport, *, source: str | None = None) -> str:
     """The HTML page of ``report`` as text (see :func:`write_drift_report`)."""
-    from anomalyzer import __version__
+    from anomalyzer.version import __version__
 
     if not isinstance(report, DriftReport):
         raise AnomalyzerError(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from anomalyzer.monitor.batch import ALL_COLUMNS, FLAG_RATE, SCORES, Check
+from anomalyzer.monitor.checks import ALL_COLUMNS, FLAG_RATE, SCORES, Check
 
 if TYPE_CHECKING:
     from anomalyzer.monitor.batch import DriftReport

@@ -83,7 +83,7 @@ def retrain(
     check_output(output, (), "--out")
     check_output(decision, (".json",), "--decision")
     check_output(promote_to, (), "--promote-to")
-    inputs = [model, data] + ([reference] if reference else [])
+    inputs: list[str | Path] = [model, data, *([reference] if reference else [])]
     for path, option in ((output, "--out"), (decision, "--decision"), (promote_to, "--promote-to")):
         check_not_input(path, option, *inputs)
     if promote_to is not None and output.resolve() == promote_to.resolve():

@@ -283,7 +283,7 @@ def _domain_check(
     reference = np.asarray(sketch["rows"], dtype=np.float64)
     # Encode no more new rows than the classifier will use.
     take = min(len(df), len(reference))
-    rows = np.sort(np.random.default_rng(1).choice(len(df), take, replace=False)) if take else []
+    rows = np.sort(np.random.default_rng(1).choice(len(df), take, replace=False))
     new = rounded(model.transform(df.iloc[rows])) if take else np.empty((0, reference.shape[1]))
     sources = list(model.preprocessor_.feature_sources_)
     # Date features are left out, as in the column checks: new rows are later by nature.

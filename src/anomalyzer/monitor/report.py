@@ -138,7 +138,7 @@ def write_drift_report(
     report: DriftReport, path: str | os.PathLike[str], *, source: str | None = None
 ) -> Path:
     """Write the drift page of ``report`` to ``path`` and return the path."""
-    path = check_destination(path, "report")
+    path = check_destination(Path(path), "report")
     html = build_drift_report(report, source=source)
     try:
         path.write_text(html, encoding="utf-8")

@@ -190,3 +190,16 @@ def test_stream_warmup_and_mistakes():
         watch.update_many([1.0, 2.0], [True])
     with pytest.raises(AnomalyzerError, match="warmup"):
         StreamDrift(warmup=5)
+
+
+def test_stream_statistics_for_a_metrics_page():
+    rng = np.random.default_rng(1)
+    watch = StreamDrift(warmup=200)
+    watch.update_many(rng.normal(size=3000), rng.random(3000) < 0.05)
+    stats = watch.stats()
+    assert stats["adwin_flags"]["mean"] == pytest.approx(0.05, abs=0.015)
+    assert stats["adwin_scores"]["variance"] == pytest.approx(1.0, abs=0.3)
+    text = watch.to_prometheus()
+    assert text.count("# TYPE anomalyzer_drift_mean gauge") == 1
+    assert 'anomalyzer_drift_width{detector="adwin_flags"} 2800' in text
+    assert "anomalyzer_drift_points 3000" in text

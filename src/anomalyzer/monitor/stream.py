@@ -218,11 +218,32 @@ class StreamDrift:
             "adwin_flags": self._adwin_stats(self.adwin_flags, counts["adwin_flags"]),
         }
 
+    def to_prometheus(self, prefix: str = "anomalyzer_drift") -> str:
+        """:meth:`stats` in the Prometheus text format, one gauge per statistic.
+
+        >>> watch = StreamDrift(warmup=30)
+        >>> _ = watch.update_many(np.arange(40.0) % 7)
+        >>> print(watch.to_prometheus().splitlines()[0])
+        # TYPE anomalyzer_drift_points gauge
+        """
+        families: dict[str, list[str]] = {}
+        for detector, values in self.stats().items():
+            for key, value in values.items() if isinstance(values, dict) else ():
+                families.setdefault(f"{prefix}_{key}", []).append(
+                    f'{prefix}_{key}{{detector="{detector}"}} {float(value):.10g}'
+                )
+        lines = [f"# TYPE {prefix}_points gauge", f"{prefix}_points {self.points}"]
+        for name, samples in families.items():
+            lines += [f"# TYPE {name} gauge", *samples]
+        return "\n".join(lines) + "\n"
+
     @staticmethod
     def _adwin_stats(w: Any, detections: int) -> dict[str, Any]:
+        width = int(w.width)
         return {
-            "width": int(w.width),
+            "width": width,
             "mean": float(w.estimation),
-            "variance": float(w.variance),
+            # river keeps the sum of squared deviations; per point it is the variance.
+            "variance": float(w.variance) / width if width else 0.0,
             "detections": detections,
         }

@@ -15,6 +15,11 @@ standard normal stream whatever the detector and its units, and one extreme
 score moves them by at most about 3.5 SD. A stream without a model takes its
 reference from its first ``warmup`` points instead.
 
+Both detectors assume independent points, as the scores of independent rows
+are. On an autocorrelated stream (the raw values of a metric, or the scores of
+a rolling-window series detector) a slow wander looks like a change to them
+and they alarm far more often: ``benchmarks/drift.py`` measures it on NAB.
+
 Defaults (checked on synthetic standard normal streams in ``benchmarks/drift.py``):
 Page-Hinkley with ``delta`` 0.25 (half the smallest shift worth finding,
 0.5 SD) and ``threshold`` 25; ADWIN with ``delta`` 0.001 on both streams.

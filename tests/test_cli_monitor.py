@@ -184,3 +184,37 @@ def test_reference_plus_recent(files, tmp_path):
     result = retrain(champion, recent, reference=pd.read_csv(EXAMPLE).iloc[:2000])
     assert result.agreement["n_fit"] == 2000 + 480 and result.agreement["n_holdout"] == 120
     assert np.isfinite(result.agreement["rank_correlation"])
+
+
+def test_retrain_orders_rows_by_a_time_column(files, tmp_path):
+    # The file shuffled: --time puts the rows back in time order before the window is cut.
+    shuffled = tmp_path / "shuffled.csv"
+    df = pd.read_csv(files["drifted"])
+    df.sample(frac=1.0, random_state=3).to_csv(shuffled, index=False)
+    res = invoke(
+        "retrain",
+        files["champion"],
+        shuffled,
+        "--time",
+        "timestamp",
+        "--window",
+        1000,
+        "--no-require-drift",
+        "--min-rows",
+        100,
+        "--decision",
+        tmp_path / "d.json",
+        "--out",
+        tmp_path / "ch.azm",
+    )
+    assert res.exit_code == 0, res.output
+    from anomalyzer.monitor.retrain import _in_time_order
+
+    latest = _in_time_order(df, "timestamp").iloc[-1000:]
+    assert set(latest["transaction_id"]) == set(
+        df.sort_values("timestamp", kind="stable").iloc[-1000:]["transaction_id"]
+    )
+    res = invoke(
+        "retrain", files["champion"], shuffled, "--time", "nope", "--out", tmp_path / "x.azm"
+    )
+    assert isinstance(res.exception, AnomalyzerError) and "'nope' not found" in str(res.exception)

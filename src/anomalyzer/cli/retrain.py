@@ -34,6 +34,9 @@ def retrain(
         str | None,
         typer.Option(help="Fit on these rows plus the window (reference + recent)."),
     ] = None,
+    time: Annotated[
+        str | None, typer.Option(help="Order the rows by this column (dates or numbers) first.")
+    ] = None,
     holdout: Annotated[
         float, typer.Option(help="Share of the window, the latest rows, kept aside to compare.")
     ] = 0.2,
@@ -64,7 +67,7 @@ def retrain(
     ] = True,
     force: Annotated[bool, typer.Option(help="Promote even when the rule does not hold.")] = False,
 ) -> None:
-    """Fit a challenger on the recent rows of DATA (latest last) and compare it with MODEL.
+    """Fit a challenger on the recent rows of DATA (latest last, or by --time) and compare it with MODEL.
 
     Both score the latest rows of the window, kept aside; the agreement (rank
     correlation, flagged rows in common, flag rates against the target) and
@@ -98,6 +101,7 @@ def retrain(
                 window=window,
                 reference=reference,
                 holdout=holdout,
+                time=time,
                 rule=rule,
                 force=force,
             )

@@ -3,7 +3,8 @@
 :func:`retrain` takes the model in use (the champion) and new rows in time
 order (latest last):
 
-1. the window: the last ``window`` rows (all by default), optionally after a
+1. the window: the last ``window`` rows (all by default; in the order of a
+   ``time`` column when one is named), optionally after a
    ``reference`` table (reference + recent instead of a sliding window);
 2. the most recent ``holdout`` share of the window is kept aside; a challenger
    with the champion's settings (detector, contamination, roles, exclusions,
@@ -112,16 +113,23 @@ def retrain(
     window: int | None = None,
     reference: Any = None,
     holdout: float = 0.2,
+    time: str | None = None,
     rule: PromotionRule | None = None,
     force: bool = False,
     **read: Any,
 ) -> RetrainResult:
-    """Fit a challenger on the recent rows of ``data`` and decide whether it replaces ``model``."""
+    """Fit a challenger on the recent rows of ``data`` and decide whether it replaces ``model``.
+
+    Rows are taken in the order given, latest last, or in the order of the
+    ``time`` column (dates or numbers) when it is named.
+    """
     rule = rule or PromotionRule()
     model._check_fitted()
     if not 0 < holdout < 1:
         raise AnomalyzerError(f"holdout must be a share between 0 and 1, not {holdout!r}.")
     df = data if isinstance(data, pd.DataFrame) else read_table(data, **read)
+    if time is not None:
+        df = _in_time_order(df, time)
     if window is not None:
         if window < 2:
             raise AnomalyzerError(f"window must be at least 2 rows, not {window!r}.")
@@ -142,6 +150,20 @@ def retrain(
     drift = monitor(model, df)
     decision = decide(agreement, drift, rule, force=force)
     return RetrainResult(challenger, agreement, drift, decision, rule)
+
+
+def _in_time_order(df: pd.DataFrame, time: str) -> pd.DataFrame:
+    if time not in df.columns:
+        raise AnomalyzerError(
+            f"Time column '{time}' not found; the columns are: {', '.join(map(str, df.columns))}."
+        )
+    key = df[time]
+    if not pd.api.types.is_numeric_dtype(key):
+        key = pd.to_datetime(key, errors="coerce", format="mixed")
+        if key.isna().all():
+            raise AnomalyzerError(f"Column '{time}' holds no dates or numbers to order rows by.")
+    # Stable: rows with the same time keep their order; rows without one come first.
+    return df.iloc[np.argsort(key.to_numpy(), kind="stable")]
 
 
 def _challenger(model: Model, rows: pd.DataFrame) -> Model:

@@ -86,19 +86,36 @@ def numeric_sketch(values: np.ndarray) -> dict[str, Any]:
     }
     if valid.size == 0:
         return out
-    uniq, counts = np.unique(valid, return_counts=True)
+    # One sort serves the distinct values, the quantiles and the median.
+    valid = np.sort(valid)
+    starts = np.flatnonzero(np.r_[True, valid[1:] != valid[:-1]])
+    uniq = valid[starts]
+    counts = np.diff(np.r_[starts, valid.size])
     out.update(
         mean=float(valid.mean()),
         std=float(valid.std()),
-        median=float(np.median(valid)),
+        median=float(sorted_quantiles(valid, np.array([0.5]))[0]),
         scale=robust_scale(valid),
     )
     if uniq.size <= MAX_DISCRETE:
         out["values"] = uniq.tolist()
         out["counts"] = counts.astype(int).tolist()
     else:
-        out["quantiles"] = np.quantile(valid, _PROBS).tolist()
+        out["quantiles"] = sorted_quantiles(valid, _PROBS).tolist()
     return out
+
+
+def sorted_quantiles(v: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Quantiles of sorted ``v`` at ``p``, as ``np.quantile``'s default (linear) gives them.
+
+    >>> v = np.array([1.0, 2.0, 4.0, 8.0])
+    >>> bool(np.allclose(sorted_quantiles(v, np.array([0.3, 0.9])), np.quantile(v, [0.3, 0.9])))
+    True
+    """
+    pos = np.asarray(p, dtype=np.float64) * (len(v) - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
 
 
 def level_sketch(s: pd.Series) -> dict[str, Any]:

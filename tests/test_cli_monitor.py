@@ -218,3 +218,27 @@ def test_retrain_orders_rows_by_a_time_column(files, tmp_path):
         "retrain", files["champion"], shuffled, "--time", "nope", "--out", tmp_path / "x.azm"
     )
     assert isinstance(res.exception, AnomalyzerError) and "'nope' not found" in str(res.exception)
+
+
+def test_exit_codes_through_the_entry_point(files, tmp_path):
+    from cli_inprocess import run_cli
+
+    res = run_cli("monitor", str(files["champion"]), str(files["drifted"]), "--no-multivariate")
+    assert res.returncode == 3 and "amount drifted upward" in res.stdout
+    res = run_cli(
+        "monitor", str(files["champion"]), str(files["clean"]), "--out", str(files["champion"])
+    )
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "use a .json file name for --out" in res.stderr
+    res = run_cli(
+        "retrain",
+        str(files["champion"]),
+        str(files["drifted"]),
+        "--window",
+        "400",
+        "--out",
+        str(tmp_path / "c.azm"),
+        "--promote-to",
+        str(tmp_path / "p.azm"),
+    )
+    assert res.returncode == 4 and not (tmp_path / "p.azm").exists()

@@ -15,8 +15,8 @@ The rule (:class:`DriftRules`): a check reports drift only when **both**
 
 - its p-value, adjusted by Holm's method over all checks of the batch, is
   below ``alpha`` (0.01): the change is not noise, whatever the batch size, and
-  the family of checks together raises a false alarm in at most 1% of clean
-  batches; and
+  the family of checks together raises a false alarm in about 1% of clean
+  batches at most; and
 - its effect size reaches a floor that does not depend on the batch size:
   KS >= 0.05 (5% of the mass crossed some value), total variation >= 0.05,
   Cohen's h >= 0.2 for missing shares and >= 0.1 for the flag rate, domain AUC

@@ -17,6 +17,15 @@ from anomalyzer.monitor.stream import StreamDrift
 from anomalyzer.monitor.univariate import level_test, numeric_test, proportion_test
 
 
+try:
+    import river  # noqa: F401
+except ImportError:
+    river = None
+needs_river = pytest.mark.skipif(
+    river is None, reason="streaming drift needs river: pip install 'anomalyzer[monitor]'"
+)
+
+
 def _table(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     df = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(6)})
@@ -164,6 +173,7 @@ def test_multivariate_check_finds_a_broken_correlation():
     assert not report.check("a").drifted
 
 
+@needs_river
 def test_stream_quiet_on_clean_points_and_fires_on_a_shift(model):
     rng = np.random.default_rng(0)
     x = _table(6000, 5)
@@ -181,6 +191,7 @@ def test_stream_quiet_on_clean_points_and_fires_on_a_shift(model):
     assert watch.stats()["page_hinkley"]["detections"] >= 1
 
 
+@needs_river
 def test_stream_warmup_and_mistakes():
     watch = StreamDrift(warmup=100)
     assert watch.update_many(np.zeros(50)) == [] and watch.reference is None
@@ -192,6 +203,7 @@ def test_stream_warmup_and_mistakes():
         StreamDrift(warmup=5)
 
 
+@needs_river
 def test_stream_statistics_for_a_metrics_page():
     rng = np.random.default_rng(1)
     watch = StreamDrift(warmup=200)

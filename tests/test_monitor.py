@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -12,17 +13,13 @@ import anomalyzer as az
 from anomalyzer.data.sketches import cdf, numeric_sketch, quantile
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.monitor import DriftRules, monitor
-from anomalyzer.monitor.batch import ALL_COLUMNS, FLAG_RATE, SCORES
+from anomalyzer.monitor.checks import ALL_COLUMNS, FLAG_RATE, SCORES
 from anomalyzer.monitor.stream import StreamDrift
 from anomalyzer.monitor.univariate import level_test, numeric_test, proportion_test
 
-
-try:
-    import river  # noqa: F401
-except ImportError:
-    river = None
 needs_river = pytest.mark.skipif(
-    river is None, reason="streaming drift needs river: pip install 'anomalyzer[monitor]'"
+    importlib.util.find_spec("river") is None,
+    reason="streaming drift needs river: pip install 'anomalyzer[monitor]'",
 )
 
 

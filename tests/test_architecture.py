@@ -67,6 +67,8 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     "anomalyzer.export only when called.",
     ("model", "engines.dask"): "Model.score_dask hands the model to the Dask engine; it imports "
     "anomalyzer.engines.dask only when called.",
+    ("model", "monitor.batch"): "Model.monitor is the public front of drift monitoring; it "
+    "imports anomalyzer.monitor.batch only when called.",
 }
 
 

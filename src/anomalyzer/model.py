@@ -10,13 +10,14 @@ import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from anomalyzer import detectors
 from anomalyzer.data import Preprocessor, Schema, read_table
+from anomalyzer.data.sketches import training_sketch
 from anomalyzer.detectors.base import BaseDetector
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.labels import to_binary
@@ -24,6 +25,9 @@ from anomalyzer.persist import model_kind, save_model
 from anomalyzer.reasons import reason_for
 from anomalyzer.scored import rows_to_explain, scored_frame
 from anomalyzer.validation import check_contamination
+
+if TYPE_CHECKING:
+    from anomalyzer.monitor import DriftReport
 
 DEFAULT_DETECTOR = "auto"
 # Rows scored per detector call: bounds the memory of one call on big tables
@@ -100,6 +104,10 @@ class Model:
         self.threshold_ = float(self.detector_.threshold_)
         self.training_scores_ = self.detector_.decision_scores_
         self.n_rows_ = len(df)
+        # What drift monitoring compares new data with (see Model.monitor).
+        self.sketch_ = training_sketch(
+            df, self.preprocessor_.schema_, X, self.training_scores_, self.threshold_
+        )
         return self
 
     # -- using a fitted model -------------------------------------------------
@@ -233,6 +241,15 @@ class Model:
         from anomalyzer.feedback.store import record_feedback
 
         return record_feedback(self, rows_or_ids, labels, who=who, when=when)
+
+    def monitor(self, data: Any, **options: Any) -> DriftReport:
+        """Compare ``data`` with what the model saw at fit: a drift report.
+
+        See :func:`anomalyzer.monitor.monitor` for the checks and ``options``.
+        """
+        from anomalyzer.monitor.batch import monitor
+
+        return monitor(self, data, **options)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted model to a file that :func:`anomalyzer.load` reads back.

@@ -7,8 +7,9 @@ A model file is a zip archive with two entries:
   (detector name and parameters, contamination, excluded columns, roles), the
   input schema, the preprocessor's whole state (plain JSON, see
   :meth:`~anomalyzer.data.Preprocessor.get_state`), the threshold, statistics
-  of the training scores, analysts' labels (``feedback``, when there are any)
-  and SHA-256 digests;
+  of the training scores, analysts' labels (``feedback``, when there are any),
+  the training sketches drift monitoring compares new data with
+  (:mod:`anomalyzer.data.sketches`), and SHA-256 digests;
 - ``detector.skops``: the fitted detector written with :mod:`skops.io`.
 
 Why skops and not plain arrays: every detector is an sklearn estimator whose
@@ -281,6 +282,8 @@ def _manifest(model: Model, name: str, class_path: str, payload: bytes) -> dict[
         },
         "schema": model.schema.to_dict(),
         "preprocessor": model.preprocessor_.get_state(),
+        # Column sketches, score sketch and encoded sample rows (plain JSON): drift monitoring.
+        "sketch": getattr(model, "sketch_", None),
         "payload": {
             "name": PAYLOAD,
             "size": len(payload),
@@ -479,6 +482,8 @@ def _rebuild(manifest: Mapping[str, Any], detector: Any) -> Model:
     model.training_scores_ = detector.decision_scores_
     model.n_rows_ = int(manifest["training"]["n_rows"])
     model.feedback_ = [dict(record) for record in manifest.get("feedback", [])]
+    if manifest.get("sketch") is not None:  # files written before sketches have none
+        model.sketch_ = dict(manifest["sketch"])
     return model
 
 

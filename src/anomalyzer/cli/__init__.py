@@ -17,6 +17,8 @@ from anomalyzer.cli import (  # noqa: F401  (importing a command module register
     feedback,
     keys,
     models,
+    monitor,
+    retrain,
     score,
     serve,
     stream,

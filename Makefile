@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# The CPU build of torch first, so the [torch] extra does not pull CUDA wheels.
 	$(PY) -m pip install -q torch==2.13.0 || $(PY) -m pip install -q torch
-	$(PY) -m pip install -q -e '.[torch,dev,service,onnx,dask,docs]'
+	$(PY) -m pip install -q -e '.[torch,dev,service,onnx,dask,docs,monitor]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/ts_groups.py
 	$(PY) benchmarks/kernels.py
 	$(PY) benchmarks/ecg.py
+	$(PY) benchmarks/drift.py
 	$(PY) benchmarks/hostile.py
 	$(PY) benchmarks/onnx_parity.py
 	$(PY) benchmarks/feedback.py

@@ -61,7 +61,7 @@ STUDIES = {
 #: README sections of features (``docs/<name>.md``) shown as how-to pages, by file name:
 #: each starts with a ``## Title`` heading, which becomes the page's title. Add a
 #: feature's file here and to the How-tos of ``mkdocs.yml`` as ``howto/<name>.md``.
-FEATURE_PAGES = ("scale", "service", "feedback", "onnx", "safety")
+FEATURE_PAGES = ("scale", "service", "feedback", "onnx", "safety", "drift")
 
 #: Benchmark tables shown on the benchmarks page, with what each measures.
 BENCHMARKS = {

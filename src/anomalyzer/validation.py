@@ -148,3 +148,20 @@ def check_float(
     lo = "-inf" if low is None else f"{low:g}"
     hi = "inf" if high is None else f"{high:g}"
     raise AnomalyzerError(f"{name} must be a number in ({lo}, {hi}), got {value!r}.")
+
+
+def check_frame(data: Any) -> None:
+    """Refuse anything but a pandas DataFrame, saying how to read a file.
+
+    >>> check_frame([1, 2])
+    Traceback (most recent call last):
+    ...
+    anomalyzer.errors.AnomalyzerError: Expected a pandas DataFrame but got list; read files with anomalyzer.data.read_table first.
+    """
+    import pandas as pd
+
+    if not isinstance(data, pd.DataFrame):
+        raise AnomalyzerError(
+            f"Expected a pandas DataFrame but got {type(data).__name__}; "
+            "read files with anomalyzer.data.read_table first."
+        )

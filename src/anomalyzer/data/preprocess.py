@@ -74,7 +74,7 @@ from anomalyzer.data.roles import (
     parse_numbers,
 )
 from anomalyzer.errors import AnomalyzerError
-from anomalyzer.validation import check_int
+from anomalyzer.validation import check_frame, check_int
 
 MISSING_LEVEL = "<missing>"
 # Output cap that keeps absurd inputs (1e308 scaled by a tiny spread) finite; far
@@ -314,11 +314,7 @@ class Preprocessor:
 
 
 def _check_frame(df: Any, *, allow_empty: bool = False) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise AnomalyzerError(
-            f"Expected a pandas DataFrame but got {type(df).__name__}; "
-            "read files with anomalyzer.data.read_table first."
-        )
+    check_frame(df)
     if not allow_empty and len(df) == 0:
         raise AnomalyzerError("The table has no rows; pass a table with at least one row.")
 

@@ -71,6 +71,7 @@ from pandas.api import types as ptypes
 from pandas.tseries.api import guess_datetime_format
 
 from anomalyzer.errors import AnomalyzerError
+from anomalyzer.validation import check_frame
 
 
 class Role(StrEnum):
@@ -434,11 +435,7 @@ def infer_schema(
     ...
     anomalyzer.errors.AnomalyzerError: Column 'z' given in roles= is not in the table; ...
     """
-    if not isinstance(df, pd.DataFrame):
-        raise AnomalyzerError(
-            f"Expected a pandas DataFrame but got {type(df).__name__}; "
-            "read files with anomalyzer.data.read_table first."
-        )
+    check_frame(df)
     lookup = column_lookup(df)
     forced = _check_settings(lookup, exclude=exclude, label=label, roles=roles)
     if len(df) == 0:

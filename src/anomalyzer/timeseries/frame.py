@@ -120,6 +120,7 @@ from anomalyzer.data.roles import (
 )
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.timeseries.seasonality import candidate_periods, detect_periods
+from anomalyzer.validation import check_frame
 
 FILLS = ("auto", "linear", "ffill")
 MIN_POINTS = 10
@@ -250,11 +251,7 @@ def prepare_series(
     ...
     anomalyzer.errors.AnomalyzerError: Column 'when' given as time= is not in the table; ...
     """
-    if not isinstance(data, pd.DataFrame):
-        raise AnomalyzerError(
-            f"Expected a pandas DataFrame but got {type(data).__name__}; "
-            "read files with anomalyzer.data.read_table first."
-        )
+    check_frame(data)
     if not isinstance(fill, str) or fill.strip().lower() not in FILLS:
         raise AnomalyzerError(f"Unknown fill={fill!r}; use one of: {', '.join(FILLS)}.")
     fill = fill.strip().lower()

@@ -118,10 +118,24 @@ def auto_threshold(scores: np.ndarray, tail_z: float | None = None) -> float:
     if k == 0:
         return float(np.max(scores))
     order = np.sort(scores)[::-1]
-    # Midway between the lowest flagged score and the highest one not flagged:
-    # the same k rows are flagged, and a row scored again (alone, in another
-    # batch, in another runtime) does not flip on rounding at the boundary.
-    return float((order[k] + order[k - 1]) / 2.0)
+    return float(order[k] + boundary_margin(order[k - 1], order[k]))
+
+
+def boundary_margin(lowest_flagged: float, highest_kept: float) -> float:
+    """How far above the highest unflagged score the threshold sits: a hair, within the gap.
+
+    The threshold stays (to a millionth) at the highest score not flagged, so
+    new rows are judged as before; the hair keeps that row unflagged when it is
+    scored again (alone, in another batch, in another runtime) and rounding
+    moves its score by a few ulps.
+
+    >>> boundary_margin(5.0, 3.0)
+    3e-06
+    >>> boundary_margin(3.0 + 1e-9, 3.0) < 1e-9
+    True
+    """
+    gap = float(lowest_flagged) - float(highest_kept)
+    return min(gap / 2.0, 1e-6 * max(1.0, abs(float(highest_kept))))
 
 
 def robust_z(scores: np.ndarray) -> np.ndarray | None:

@@ -105,9 +105,9 @@ def _auto(
     k = min(k, int(thresholds._MAX_SHARE * n))
     if k == 0:
         return float(order.values_desc([0])[0])
-    # Midway between the lowest flagged score and the next one, as locally.
+    # Just above the highest unflagged score, as locally.
     flagged, kept = order.values_desc([k - 1, k])
-    return float((kept + flagged) / 2.0)
+    return float(kept + thresholds.boundary_margin(flagged, kept))
 
 
 def _break(top: np.ndarray, sample_desc: np.ndarray, n: int) -> int | None:

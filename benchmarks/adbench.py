@@ -38,6 +38,10 @@ import pandas as pd
 
 from anomalyzer import benchmarking
 
+# The PyOD references live beside this script, not in the package.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pyod_reference
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "adbench"
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "adbench.csv"
 
@@ -246,7 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_dir():
         print(f"ADBench data not found at {args.data}; nothing to benchmark.")
         return 0
-    detectors = _split(args.detectors) or benchmarking.default_detectors(not args.no_pyod)
+    detectors = _split(args.detectors) or [
+        *benchmarking.default_detectors(),
+        *(() if args.no_pyod else pyod_reference.PYOD_REFERENCES),
+    ]
     if args.no_pyod:
         detectors = [d for d in detectors if not d.startswith("pyod:")]
     every = benchmarking.find_datasets(args.data, _split(args.datasets))
@@ -268,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         detectors,
         datasets,
         timeout=args.timeout,
-        builders=_builders(detectors),
+        builders={**pyod_reference.builders(detectors), **_builders(detectors)},
         progress=_progress(len(detectors) * len(datasets)),
     )
     names = {benchmarking.dataset_name(p) for p in datasets}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -50,3 +51,8 @@ def postgres():
         yield server
     finally:
         manager.__exit__(None, None, None)
+
+
+# The benchmark scripts' helpers (the PyOD references) are importable in tests.
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))

@@ -251,9 +251,9 @@ def test_script_without_data(tmp_path, capsys):
 
 
 def test_adengine_reference_scores_every_row():
-    from anomalyzer.benchmarking import build_detector
+    from pyod_reference import build_reference
 
     X, _ = planted(n=200, d=3, n_out=6, seed=9)
-    ref = build_detector("pyod:adengine").fit(X)
+    ref = build_reference("pyod:adengine").fit(X)
     assert ref.decision_scores_.shape == (X.shape[0],)
     assert np.isfinite(ref.decision_scores_).all()

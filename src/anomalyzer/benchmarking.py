@@ -41,7 +41,6 @@ from anomalyzer.errors import AnomalyzerError
 
 __all__ = [
     "PEAK_NOTE",
-    "PYOD_REFERENCES",
     "RESULT_COLUMNS",
     "SUMMARY_NOTES",
     "RunOutcome",
@@ -64,9 +63,6 @@ __all__ = [
     "summarise",
     "write_results",
 ]
-
-#: Reference implementations from PyOD, run next to ours under these names.
-PYOD_REFERENCES: tuple[str, ...] = ("pyod:iforest", "pyod:ecod", "pyod:knn", "pyod:adengine")
 
 #: Columns of the long-form results, in order.
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -166,60 +162,24 @@ def load_dataset(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 # -- detectors -------------------------------------------------------------------
 
 
-def default_detectors(include_pyod: bool = True) -> list[str]:
-    """Every detector of the registry, then (optionally) the PyOD references."""
+def default_detectors() -> list[str]:
+    """Every table detector of the registry (the references to compare with are the caller's)."""
     from anomalyzer import detectors
 
-    return [*detectors.available(), *(PYOD_REFERENCES if include_pyod else ())]
+    return detectors.available()
 
 
 def build_detector(name: str, random_state: int | None = 0) -> Any:
-    """A detector by registry name, or a PyOD reference (``"pyod:iforest"`` and so on).
+    """A detector by registry name; those that take ``random_state`` get it.
 
-    Detectors that take ``random_state`` get it; PyOD's references use their
-    default parameters (only the isolation forest is random).
+    Other implementations (a reference library's detectors, variants with
+    parameters) come in through ``builders=`` of :func:`run_benchmark`.
     """
-    if name == "pyod:iforest":
-        from pyod.models.iforest import IForest
-
-        return IForest(random_state=random_state)
-    if name == "pyod:ecod":
-        from pyod.models.ecod import ECOD
-
-        return ECOD()
-    if name == "pyod:knn":
-        from pyod.models.knn import KNN
-
-        return KNN()
-    if name == "pyod:adengine":
-        return ADEngineReference(random_state=random_state)
-    if name.startswith("pyod:"):
-        raise AnomalyzerError(
-            f"Unknown PyOD reference '{name}'; choose one of: {', '.join(PYOD_REFERENCES)}."
-        )
     from anomalyzer import detectors
 
     if random_state is not None and detectors.accepts(name, "random_state"):
         return detectors.make(name, random_state=random_state)
     return detectors.make(name)
-
-
-class ADEngineReference:
-    """PyOD's automatic engine behind the ``fit`` / ``decision_scores_`` protocol.
-
-    Scores are the engine's consensus, as its documentation presents them:
-    ``ADEngine(random_state=0).investigate(X).consensus["scores"]``.
-    """
-
-    def __init__(self, random_state: int | None = 0) -> None:
-        self.random_state = random_state
-
-    def fit(self, X: np.ndarray) -> ADEngineReference:
-        from pyod.utils.ad_engine import ADEngine
-
-        state = ADEngine(random_state=self.random_state).investigate(X)
-        self.decision_scores_ = np.asarray(state.consensus["scores"], dtype=np.float64)
-        return self
 
 
 # -- one run in a child process -----------------------------------------------------

@@ -42,7 +42,7 @@ def benchmark(
         raise AnomalyzerError(
             f"Benchmark folder '{folder}' not found or not a folder; give a folder of labelled files."
         )
-    names = split_names(detectors) or benchmarking.default_detectors(include_pyod=False)
+    names = split_names(detectors) or benchmarking.default_detectors()
     files = sorted(
         p for p in folder.iterdir() if p.suffix.lower() in {".npz", ".csv", ".parquet", ".pq"}
     )

@@ -48,7 +48,7 @@ from anomalyzer.engines.passes import (
     wait_for,
     with_client,
 )
-from anomalyzer.engines.ranking import ORDER, POS, RANK, SCORE, GlobalOrder
+from anomalyzer.engines.ranking import POS, RANK, SCORE, GlobalOrder
 from anomalyzer.engines.sampling import uniform_sample
 from anomalyzer.engines.sources import dask_frame
 from anomalyzer.engines.tail import threshold_at_scale
@@ -152,7 +152,6 @@ def _passes(
     meta = pd.DataFrame(
         {
             POS: pd.Series(dtype="int64"),
-            ORDER: pd.Series(dtype="int64"),
             SCORE: pd.Series(dtype="float64"),
         }
     )
@@ -203,7 +202,7 @@ def _score_part(part: pd.DataFrame, model: Model, start: int) -> pd.DataFrame:
     with one_process():
         scores = model.score(part)
     pos = np.arange(start, start + len(part), dtype=np.int64)
-    return pd.DataFrame({POS: pos, ORDER: pos, SCORE: np.asarray(scores, dtype=np.float64)})
+    return pd.DataFrame({POS: pos, SCORE: np.asarray(scores, dtype=np.float64)})
 
 
 def _write_part(

@@ -48,7 +48,10 @@ def quantile_of_sorted(n: int, q: float, value_at: Any) -> float:
 
 
 class GlobalOrder:
-    """The scores of a dask frame of ``(POS, ORDER, SCORE)`` sorted across the cluster, kept on the workers.
+    """The scores of a dask frame of ``(POS, [ORDER,] SCORE)`` sorted across the cluster, kept on the workers.
+
+    ``ORDER`` breaks ties among equal scores; without it (a table, whose rows are in
+    input order) the position does, which saves 8 bytes a row on the workers.
 
     ``lengths`` are the row counts of the partitions that ``POS`` numbers.
     """
@@ -57,7 +60,9 @@ class GlobalOrder:
         self.client = client
         self.lengths = [int(n) for n in lengths]
         self.n = sum(self.lengths)
-        ordered = keys.sort_values([SCORE, ORDER], ascending=[False, True], na_position="last")
+        # Rows of a table tie-break on their position; series rows carry their input order.
+        tie = ORDER if ORDER in keys.columns else POS
+        ordered = keys.sort_values([SCORE, tie], ascending=[False, True], na_position="last")
         self.sorted = client.persist(ordered)
         self.parts = self.sorted.to_delayed()
         counts = client.compute([_len(p) for p in self.parts], sync=True)

@@ -299,3 +299,18 @@ def test_matches_scikit_learn_on_cardio(shared_data: Path):
         ]
     )
     assert ours > theirs - 0.02
+
+
+def test_apply_gives_the_leaf_each_row_reaches_in_each_tree():
+    rng = np.random.default_rng(3)
+    X = np.r_[rng.normal(size=(300, 3)), [[9.0, 9.0, 9.0]]]
+    det = IForest(n_estimators=20, random_state=0).fit(X)
+    leaves = det.apply(X)
+    assert leaves.shape == (len(X), 20)
+    # Every index is a leaf (no split) and lies in its own tree's nodes.
+    assert np.isinf(det.tree_threshold_[leaves]).all()
+    roots = det.tree_roots_
+    assert (leaves >= roots[None, :]).all()
+    # The outlier sits alone in shallow leaves: no other row shares most of them.
+    shared = (leaves[:-1] == leaves[-1]).mean(axis=1)
+    assert shared.max() < 0.5

@@ -305,6 +305,37 @@ def _total_path_lengths(
 
 
 @jit(parallel=True, nogil=True)
+def _leaf_nodes(
+    X: np.ndarray, roots: np.ndarray, node: np.ndarray, threshold: np.ndarray, max_depth: int
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Per row and tree, the index of the leaf the row reaches (the forest's lockstep walk)."""
+    n, d = X.shape
+    flat = X.reshape(-1)
+    stride = np.uint64(d)
+    n_trees = roots.shape[0]
+    out = np.empty((n, n_trees), dtype=np.int32)
+    n_blocks = (n + _BLOCK - 1) // _BLOCK
+    for b in numba.prange(n_blocks):
+        lo = b * _BLOCK
+        m = min(n, lo + _BLOCK) - lo
+        first_row = np.uint64(lo * d)
+        at = np.empty(m, dtype=np.uint64)
+        for t in range(n_trees):
+            at[:] = roots[t]
+            for _ in range(max_depth):
+                row = first_row
+                for r in range(m):
+                    k = at[r]
+                    link = node[k]
+                    x = flat[row + (link & _FEATURE_MASK)]
+                    at[r] = (link >> _CHILD_SHIFT) + np.uint64(x > threshold[k])
+                    row += stride
+            for r in range(m):
+                out[lo + r, t] = np.int32(at[r])
+    return out
+
+
+@jit(parallel=True, nogil=True)
 def _path_attributions(
     X: np.ndarray,
     roots: np.ndarray,
@@ -533,6 +564,27 @@ class IForest(BaseDetector):
         """
         X = self._check_scoring_input(X)
         return self._mean_path_length(X)
+
+    def apply(self, X: Any) -> np.ndarray:
+        """Per row and tree, the node index of the leaf the row reaches (as scikit-learn's ``apply``).
+
+        Shape ``(n_rows, n_trees)``, ``int32``; indices point into the forest's
+        node arrays. Feedback learns weights over these leaves.
+
+        >>> X = np.random.default_rng(0).normal(size=(200, 2))
+        >>> leaves = IForest(n_estimators=3, random_state=0).fit(X).apply(X[:4])
+        >>> leaves.shape, leaves.dtype
+        ((4, 3), dtype('int32'))
+        """
+        X = self._check_scoring_input(X)
+        return launch(
+            _leaf_nodes,
+            _writeable(X),
+            self.tree_roots_,
+            self.tree_node_,
+            self.tree_threshold_,
+            self.max_depth_,
+        )
 
     def path_attributions(self, X: Any) -> np.ndarray:
         """Signed share of each feature in each row's path shortfall ``c(max_samples_) - E[h(x)]``.

@@ -53,7 +53,7 @@ from anomalyzer.compiled import jit, launch
 
 # The forest's own layout of its flattened trees (left child in the high 32 bits
 # of a node's entry) and the rows that walk them together.
-from anomalyzer.detectors.iforest import _BLOCK, _CHILD_SHIFT, IForest, _writeable
+from anomalyzer.detectors.iforest import IForest
 from anomalyzer.errors import AnomalyzerError
 
 #: The defaults of the AAD papers and their reference code (``ad_examples``).
@@ -78,38 +78,6 @@ _WINDOW = 20
 
 
 # -- compiled kernels ---------------------------------------------------------
-
-
-@jit(parallel=True, nogil=True)
-def _leaves(
-    X: np.ndarray, roots: np.ndarray, node: np.ndarray, threshold: np.ndarray, max_depth: int
-) -> np.ndarray:  # pragma: no cover - compiled
-    """Per row and tree, the index of the leaf the row reaches (the forest's lockstep walk)."""
-    n, d = X.shape
-    flat = X.reshape(-1)
-    stride = np.uint64(d)
-    n_trees = roots.shape[0]
-    out = np.empty((n, n_trees), dtype=np.int32)
-    feature_mask = np.uint64(0xFFFFFFFF)
-    n_blocks = (n + _BLOCK - 1) // _BLOCK
-    for b in numba.prange(n_blocks):
-        lo = b * _BLOCK
-        m = min(n, lo + _BLOCK) - lo
-        first_row = np.uint64(lo * d)
-        at = np.empty(m, dtype=np.uint64)
-        for t in range(n_trees):
-            at[:] = roots[t]
-            for _ in range(max_depth):
-                row = first_row
-                for r in range(m):
-                    k = at[r]
-                    link = node[k]
-                    x = flat[row + (link & feature_mask)]
-                    at[r] = (link >> _CHILD_SHIFT) + np.uint64(x > threshold[k])
-                    row += stride
-            for r in range(m):
-                out[lo + r, t] = np.int32(at[r])
-    return out
 
 
 @jit(parallel=True, nogil=True)
@@ -354,15 +322,7 @@ class ForestFeedback:
         self.patience = int(patience)
         self.epochs_ = 0
         self.random_state = random_state
-        X = np.ascontiguousarray(forest._check_scoring_input(X), dtype=np.float64)
-        nodes = launch(
-            _leaves,
-            _writeable(X),
-            forest.tree_roots_,
-            forest.tree_node_,
-            forest.tree_threshold_,
-            forest.max_depth_,
-        )
+        nodes = forest.apply(X)
         # Leaves are the nodes whose split no row passes (threshold inf); number them 0..m-1.
         is_leaf = np.isinf(forest.tree_threshold_)
         # int32 throughout: the forest indexes fewer than 2**31 nodes, and the

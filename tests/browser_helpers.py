@@ -68,3 +68,22 @@ def chromium(profile: Path) -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+def require() -> None:
+    """Skip the calling test with the reason when there is no headless browser.
+
+    As root, the set-up script installs Chromium first when it is missing
+    (``make test`` runs it too; this covers a test run on its own).
+    """
+    import os
+    import subprocess
+
+    import pytest
+
+    reason = missing()
+    if reason and os.geteuid() == 0 and "selenium" not in reason:
+        subprocess.run(["sh", str(SETUP_SCRIPT)], check=False, timeout=900)
+        reason = missing()
+    if reason:
+        pytest.skip(f"no headless browser: {reason}")

@@ -56,3 +56,11 @@ def postgres():
 # The benchmark scripts' helpers (the PyOD references) are importable in tests.
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
+
+
+@pytest.fixture(scope="module")
+def browser_ready() -> None:
+    """A headless Chromium for the browser tests, or a skip with the reason."""
+    import browser_helpers
+
+    browser_helpers.require()

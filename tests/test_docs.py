@@ -9,8 +9,6 @@ headless Chromium.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -92,12 +90,7 @@ def test_feature_sections_become_pages():
 
 @pytest.fixture(scope="module")
 def browser(site, tmp_path_factory):
-    reason = browser_helpers.missing()
-    if reason and os.geteuid() == 0 and "selenium" not in reason:
-        subprocess.run(["sh", str(browser_helpers.SETUP_SCRIPT)], check=False, timeout=900)
-        reason = browser_helpers.missing()
-    if reason:
-        pytest.skip(f"no headless browser: {reason}")
+    browser_helpers.require()
     with browser_helpers.chromium(tmp_path_factory.mktemp("profile")) as driver:
         yield driver
 

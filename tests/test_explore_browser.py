@@ -7,8 +7,6 @@ disk in headless Chromium (the system's ``chromium`` and ``chromedriver``).
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -33,12 +31,7 @@ return Array.from(document.querySelectorAll('.plotly-graph-div')).map(function (
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    reason = browser_helpers.missing()
-    if reason and os.geteuid() == 0 and "selenium" not in reason:
-        subprocess.run(["sh", str(browser_helpers.SETUP_SCRIPT)], check=False, timeout=900)
-        reason = browser_helpers.missing()
-    if reason:
-        pytest.skip(f"no headless browser: {reason}")
+    browser_helpers.require()
     path = az.explore(METRICS).write(tmp_path_factory.mktemp("explore") / "explore.html")
     with browser_helpers.chromium(tmp_path_factory.mktemp("profile")) as driver:
         driver.get(path.as_uri())

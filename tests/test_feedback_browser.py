@@ -7,30 +7,17 @@ driven by Selenium) clicks as an analyst would.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 
 import browser_helpers
 import numpy as np
 import pandas as pd
-import pytest
 
 from anomalyzer.feedback import CsvStore, FeedbackSession
 from anomalyzer.feedback.review_web import ReviewServer
 from anomalyzer.model import Model
 
 WAIT = 60
-
-
-@pytest.fixture(scope="module")
-def browser_ready() -> None:
-    reason = browser_helpers.missing()
-    if reason and os.geteuid() == 0 and "selenium" not in reason:
-        subprocess.run(["sh", str(browser_helpers.SETUP_SCRIPT)], check=False, timeout=900)
-        reason = browser_helpers.missing()
-    if reason:
-        pytest.skip(f"no headless browser: {reason}")
 
 
 def _frame() -> pd.DataFrame:

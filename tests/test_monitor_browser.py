@@ -6,8 +6,6 @@ the example transactions and opened from disk in headless Chromium.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -22,16 +20,6 @@ from anomalyzer import cli
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "transactions.csv"
 RENDER_TIMEOUT = 90
-
-
-@pytest.fixture(scope="module")
-def browser_ready() -> None:
-    reason = browser_helpers.missing()
-    if reason and os.geteuid() == 0 and "selenium" not in reason:
-        subprocess.run(["sh", str(browser_helpers.SETUP_SCRIPT)], check=False, timeout=900)
-        reason = browser_helpers.missing()
-    if reason:
-        pytest.skip(f"no headless browser: {reason}")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from disk in headless Chromium (the system's ``chromium`` and
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -20,16 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_DATA = ROOT / "examples" / "transactions.csv"
 SCREENSHOT = ROOT / "out" / "report_screenshot.png"
 RENDER_TIMEOUT = 90
-
-
-@pytest.fixture(scope="module")
-def browser_ready() -> None:
-    reason = browser_helpers.missing()
-    if reason and os.geteuid() == 0 and "selenium" not in reason:
-        subprocess.run(["sh", str(browser_helpers.SETUP_SCRIPT)], check=False, timeout=900)
-        reason = browser_helpers.missing()
-    if reason:
-        pytest.skip(f"no headless browser: {reason}")
 
 
 @pytest.fixture(scope="module")

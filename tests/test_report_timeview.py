@@ -383,9 +383,7 @@ return {
 def test_time_view_renders_in_a_browser(tmp_path):
     import browser_helpers
 
-    reason = browser_helpers.missing()
-    if reason:
-        pytest.skip(f"no headless browser: {reason}")
+    browser_helpers.require()
     path = write_report(stand_in(points_table()), tmp_path / "series.html")
     with browser_helpers.chromium(tmp_path / "profile") as driver:
         driver.get(path.as_uri())

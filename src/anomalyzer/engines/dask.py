@@ -45,6 +45,7 @@ from anomalyzer.engines.passes import (
     one_process,
     partitions,
     step,
+    totals,
     wait_for,
     with_client,
 )
@@ -181,12 +182,11 @@ def _passes(
     results = gather_rows(client, writes, n, progress)
     order.release()
     remove_leftovers(folder)
-    tops = [r["top"] for r in results if len(r["top"])]
-    best = pd.concat(tops).sort_values(RANK).head(top) if tops else pd.DataFrame()
+    rows, flags, best = totals(results, top)
     return DaskSummary(
         path=folder,
-        rows=int(sum(r["rows"] for r in results)),
-        flags=int(sum(r["flags"] for r in results)),
+        rows=rows,
+        flags=flags,
         threshold=threshold,
         top=best,
         model=model,

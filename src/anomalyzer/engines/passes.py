@@ -135,3 +135,12 @@ def gather_rows(
         done += int(future.result()["rows"])
         step(progress, f"Writing {n_rows:,} scored rows", done, n_rows)
     return client.gather(futures)
+
+
+def totals(results: list[dict[str, Any]], top: int) -> tuple[int, int, pd.DataFrame]:
+    """Rows, flags and the ``top`` best-ranked rows over what the partition writers returned."""
+    from anomalyzer.engines.ranking import RANK
+
+    tops = [r["top"] for r in results if len(r["top"])]
+    best = pd.concat(tops).sort_values(RANK).head(top) if tops else pd.DataFrame()
+    return int(sum(r["rows"] for r in results)), int(sum(r["flags"] for r in results)), best

@@ -54,7 +54,14 @@ def detect_series_dask(
     """Fit and score every series of ``data`` (one per ``group`` value) on the cluster; write ``out``."""
     from dask import delayed
 
-    from anomalyzer.engines.passes import DaskSummary, gather_rows, partitions, step, wait_for
+    from anomalyzer.engines.passes import (
+        DaskSummary,
+        gather_rows,
+        partitions,
+        step,
+        totals,
+        wait_for,
+    )
     from anomalyzer.timeseries.model import SeriesModel
 
     if group is None:
@@ -126,14 +133,13 @@ def detect_series_dask(
         leftover.unlink()
     scratch.rmdir()
     remove_leftovers(folder)
-    tops = [r["top"] for r in results if len(r["top"])]
-    best = pd.concat(tops).sort_values(RANK).head(top) if tops else pd.DataFrame()
+    rows, flags, best = totals(results, top)
     from anomalyzer.engines.cluster import dashboard
 
     return DaskSummary(
         path=folder,
-        rows=int(sum(r["rows"] for r in results)),
-        flags=int(sum(r["flags"] for r in results)),
+        rows=rows,
+        flags=flags,
         threshold=None,
         top=best,
         model=None,

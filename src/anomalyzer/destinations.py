@@ -125,3 +125,21 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_page(html: str, path: Path) -> Path:
+    """Write an HTML page to ``path`` atomically; a failure is one sentence naming the file.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_page("<p>hi</p>", Path(tmp) / "r.html").read_text()
+    '<p>hi</p>'
+    """
+    try:
+        with atomic_path(path) as part:
+            part.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise AnomalyzerError(
+            f"Cannot write the report to '{path}': {exc.strerror or exc}."
+        ) from None
+    return path

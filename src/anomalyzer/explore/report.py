@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
-from anomalyzer.destinations import check_destination
+from anomalyzer.destinations import check_destination, write_page
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.explore.columns import ColumnProfile
 from anomalyzer.explore.timeline import TimeProfile
@@ -237,13 +237,7 @@ class ExploreReport:
                 f"Cannot write the report to '{path}': it is the data file explored; "
                 "give another file name."
             )
-        try:
-            path.write_text(self.to_html(), encoding="utf-8")
-        except OSError as exc:
-            raise AnomalyzerError(
-                f"Cannot write the report to '{path}': {exc.strerror or exc}."
-            ) from None
-        return path
+        return write_page(self.to_html(), path)
 
     def _cards(self) -> list[tuple[str, str]]:
         cells = self.n_rows * max(1, len(self.columns))

@@ -32,7 +32,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from anomalyzer.data.sketches import cdf, quantile
-from anomalyzer.destinations import check_destination
+from anomalyzer.destinations import check_destination, write_page
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.monitor.batch import DriftReport
 from anomalyzer.monitor.checks import ALL_COLUMNS, FLAG_RATE, SCORES, Check
@@ -140,13 +140,7 @@ def write_drift_report(
     """Write the drift page of ``report`` to ``path`` and return the path."""
     path = check_destination(Path(path), "report")
     html = build_drift_report(report, source=source)
-    try:
-        path.write_text(html, encoding="utf-8")
-    except OSError as exc:
-        raise AnomalyzerError(
-            f"Cannot write the report to '{path}': {exc.strerror or exc}."
-        ) from None
-    return path
+    return write_page(html, path)
 
 
 def _rule_text(report: DriftReport) -> str:

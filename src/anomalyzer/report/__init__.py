@@ -29,7 +29,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from anomalyzer.destinations import check_destination
+from anomalyzer.destinations import check_destination, write_page
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.result import DetectionResult
 
@@ -86,10 +86,4 @@ def write_report(
     """
     path = check_destination(Path(path), "report")
     html = build_report(result, label=label, time=time, source=source)
-    try:
-        path.write_text(html, encoding="utf-8")
-    except OSError as exc:
-        raise AnomalyzerError(
-            f"Cannot write the report to '{path}': {exc.strerror or exc}."
-        ) from None
-    return path
+    return write_page(html, path)

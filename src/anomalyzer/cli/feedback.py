@@ -11,7 +11,7 @@ from anomalyzer.cli.app import app, out
 from anomalyzer.cli.files import load_model, read_data
 from anomalyzer.cli.options import DataArg, QueryOpt, TableOpt
 from anomalyzer.cli.progress import Steps
-from anomalyzer.destinations import check_destination
+from anomalyzer.destinations import check_destination, check_outputs, same_file
 from anomalyzer.errors import AnomalyzerError
 from anomalyzer.model import Model
 
@@ -54,12 +54,7 @@ def feedback(
     from anomalyzer.feedback import ModelStore, latest, read_labels
 
     target = check_destination(output, "model file")
-    if target.exists() and (
-        target.resolve() == model.resolve() or target.resolve() == labels.resolve()
-    ):
-        raise AnomalyzerError(
-            f"--out '{output}' is one of the inputs; write the labelled model to a new file."
-        )
+    check_outputs({"--out": target}, [model, labels])
     with Steps() as steps:
         fitted = _table_model(steps, model)
         added = read_labels(labels, who=who)
@@ -118,7 +113,7 @@ def review(
     if db is None:
         check_destination(label_path, "label file")
         for other in (model, Path(data)):
-            if other.exists() and label_path.resolve() == other.resolve():
+            if same_file(label_path, other):
                 raise AnomalyzerError(
                     f"The label file '{label_path}' is an input ({other}); "
                     "give another --labels path."

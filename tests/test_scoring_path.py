@@ -86,3 +86,31 @@ def test_cli_score_table_model_uses_the_scoring_path(table, tmp_path):
     got = pd.read_csv(out, keep_default_na=False)
     np.testing.assert_allclose(got["anomaly_score"], expected["anomaly_score"])
     assert got["anomaly_reason"].tolist() == expected["anomaly_reason"].tolist()
+
+
+def test_load_table_and_load_series_refuse_the_other_kind_in_one_sentence(table, tmp_path):
+    from anomalyzer.errors import AnomalyzerError
+
+    table_file = az.Model("mad").fit(table).save(tmp_path / "t.azm")
+    data = metrics_frame(n=24 * 15, seed=2, spike=100)
+    series_file = (
+        az.SeriesModel("rolling_z").fit(data, "timestamp", value="cpu").save(tmp_path / "s.azm")
+    )
+    assert isinstance(az.load_table(table_file), az.Model)
+    assert isinstance(az.load_series(series_file), az.SeriesModel)
+    with pytest.raises(AnomalyzerError, match="holds a series model; read it with load_series"):
+        az.load_table(series_file)
+    with pytest.raises(AnomalyzerError, match="holds a table model; read it with load_table"):
+        az.load_series(table_file)
+
+
+def test_registry_lists_and_builds_both_kinds_with_one_error_for_bad_parameters():
+    from anomalyzer import detectors, timeseries
+    from anomalyzer.errors import AnomalyzerError
+
+    assert timeseries.available() == detectors.available(kind="series")
+    assert detectors.name_of(detectors.make("auto", kind="series")) == "auto"
+    assert type(detectors.make("auto")).__name__ == "Auto"
+    for name, kind in (("iforest", "table"), ("rolling_z", "series")):
+        with pytest.raises(AnomalyzerError, match=f"Detector '{name}' has no parameter 'bogus'"):
+            detectors.make(name, kind=kind, bogus=1)
